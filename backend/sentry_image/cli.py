@@ -1,0 +1,34 @@
+"""The ``sentry-image`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sentry_image import __version__
+from sentry_image.engine.cli import add_check_parser
+from sentry_image.registry.cli import add_models_parser
+from sentry_image.service.cli import add_service_parsers
+from sentry_image.training.cli import add_train_parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="sentry-image", description="Local-first detection of AI-generated images.")
+    parser.add_argument("--version", action="version", version=f"sentry-image {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_service_parsers(sub)
+    add_check_parser(sub)
+    add_models_parser(sub)
+    add_train_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The detector engine: safe decoding, tiling at native resolution, and batched CPU/GPU inference."""

@@ -1,0 +1,110 @@
+"""``sentry-image check``: score files, folders and URLs from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from sentry_image.engine.decode import decode_image
+from sentry_image.engine.detector import Detector
+from sentry_image.errors import SentryError
+from sentry_image.registry.store import ModelStore
+from sentry_image.service.fetch import SafeFetcher
+from sentry_image.training.datasets.folders import IMAGE_SUFFIXES
+
+VERDICT_STYLE = {"likely_ai": "bold red", "uncertain": "yellow", "likely_real": "green"}
+
+
+def add_check_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``check``."""
+    p = sub.add_parser("check", help="score images (files, folders, URLs)")
+    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
+    p.add_argument("--recursive", "-r", action="store_true", help="descend into sub-folders")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--model", default=None, help="model id (default: the active model)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=run_check)
+
+
+def expand_inputs(inputs: list[str], recursive: bool) -> list[str]:
+    """Files and URLs to check: folders become their image files (sub-folders with ``recursive``)."""
+    out: list[str] = []
+    for item in inputs:
+        if item.startswith(("http://", "https://")):
+            out.append(item)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            pattern = path.rglob("*") if recursive else path.glob("*")
+            out += sorted(str(p) for p in pattern if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            out.append(item)
+    return out
+
+
+def _read(item: str, fetcher: SafeFetcher) -> bytes:
+    if item.startswith(("http://", "https://")):
+        return fetcher.fetch(item).data
+    try:
+        return Path(item).read_bytes()
+    except OSError as exc:
+        raise SentryError(f"cannot read {item}: {exc.strerror or exc}") from exc
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Score every input and print a table or JSON lines."""
+    err = Console(stderr=True)
+    try:
+        store = ModelStore()
+        model = store.get(args.model) if args.model else store.active()
+        detector = Detector.from_folder(model.folder, device=args.device)
+    except (SentryError, ValueError) as exc:
+        err.print(f"error: {getattr(exc, 'message', exc)}")
+        return 3
+    items = expand_inputs(args.inputs, args.recursive)
+    if not items:
+        err.print("error: no image files found")
+        return 2
+    fetcher = SafeFetcher()
+    rows: list[dict[str, Any]] = []
+    with Progress(console=err, transient=True, disable=len(items) < 5) as progress:
+        task = progress.add_task("checking", total=len(items))
+        for item in items:
+            row: dict[str, Any] = {
+                "path": item,
+                "score": None,
+                "verdict": None,
+                "model": detector.model_id,
+                "error": None,
+            }
+            try:
+                sc = detector.score([decode_image(_read(item, fetcher))])[0]
+                row.update(score=round(sc.score, 4), verdict=sc.verdict)
+            except SentryError as exc:
+                row["error"] = exc.to_dict()
+            rows.append(row)
+            if args.json:
+                print(json.dumps(row), flush=True)
+            progress.advance(task)
+    if not args.json:
+        table = Table(title=f"Sentry-Image — model {detector.model_id}")
+        table.add_column("file", overflow="fold")
+        table.add_column("P(AI)", justify="right")
+        table.add_column("verdict", overflow="fold")
+        for r in rows:
+            if r["error"]:
+                table.add_row(r["path"], "-", f"[red]error: {r['error']['message']}[/red]")
+            else:
+                table.add_row(
+                    r["path"],
+                    f"{r['score']:.3f}",
+                    f"[{VERDICT_STYLE[r['verdict']]}]{r['verdict'].replace('_', ' ')}[/]",
+                )
+        Console().print(table)
+    return 0 if any(r["error"] is None for r in rows) else 1

@@ -1,0 +1,76 @@
+"""Turn a decoded image into model input at native resolution: tiles of the card's crop size spread
+evenly over the image (never a global downscale, which would erase generation artifacts)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from sentry_image.errors import ImageDecodeError
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How a model wants its input: tile size, tile cap, normalisation."""
+
+    crop: int = 224
+    max_tiles: int = 16
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    min_side: int = 32
+
+    @classmethod
+    def from_card(cls, spec: dict) -> InputSpec:
+        """Build from a model card's ``input`` object."""
+        return cls(
+            crop=int(spec["crop"]),
+            max_tiles=int(spec.get("max_tiles", 16)),
+            mean=tuple(spec["mean"]),
+            std=tuple(spec["std"]),
+            min_side=int(spec.get("min_side", 32)),
+        )
+
+
+def _positions(length: int, tile: int, count: int) -> list[int]:
+    if count <= 1:
+        return [(length - tile) // 2]
+    return [round(i * (length - tile) / (count - 1)) for i in range(count)]
+
+
+def tile_boxes(width: int, height: int, spec: InputSpec) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(left, top, right, bottom)`` of equal-size tiles covering the image (capped)."""
+    tw, th = min(spec.crop, width), min(spec.crop, height)
+    nx, ny = math.ceil(width / tw), math.ceil(height / th)
+    while nx * ny > spec.max_tiles:
+        if nx >= ny:
+            nx -= 1
+        else:
+            ny -= 1
+    return [(x, y, x + tw, y + th) for y in _positions(height, th, ny) for x in _positions(width, tw, nx)]
+
+
+def to_tensor(img: Image.Image, spec: InputSpec) -> torch.Tensor:
+    """An RGB PIL image as a normalised ``3 x H x W`` float tensor."""
+    arr = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255.0)
+    mean = torch.tensor(spec.mean).view(3, 1, 1)
+    std = torch.tensor(spec.std).view(3, 1, 1)
+    return (arr - mean) / std
+
+
+def image_tiles(img: Image.Image, spec: InputSpec) -> tuple[torch.Tensor, list[tuple[int, int, int, int]]]:
+    """All tiles of ``img`` as one ``N x 3 x h x w`` tensor, with their boxes.
+
+    Raises ``ImageDecodeError`` for an image smaller than the model's minimum side.
+    """
+    if min(img.width, img.height) < spec.min_side:
+        raise ImageDecodeError(
+            f"image is {img.width}x{img.height}; this model needs at least {spec.min_side} pixels on each side"
+        )
+    boxes = tile_boxes(img.width, img.height, spec)
+    full = to_tensor(img, spec)
+    tiles = torch.stack([full[:, t:b, left:r] for left, t, r, b in boxes])
+    return tiles, boxes

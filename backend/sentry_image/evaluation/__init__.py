@@ -1,0 +1,1 @@
+"""Evaluation: metrics, per-generator reports, robustness sweeps, plots and the leaderboard."""

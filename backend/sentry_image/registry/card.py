@@ -1,0 +1,125 @@
+"""The model card (``model.json``): what a model is, how to feed it, how to read its output.
+
+A model folder holds ``model.safetensors`` and ``model.json``. The card is validated against
+``CARD_SCHEMA`` before anything else is trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from sentry_image.errors import ModelError
+
+CARD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "id",
+        "name",
+        "version",
+        "architecture",
+        "input",
+        "labels",
+        "thresholds",
+        "calibration",
+        "sha256",
+        "license",
+    ],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{1,63}$"},
+        "name": {"type": "string", "minLength": 1},
+        "version": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "architecture": {
+            "type": "object",
+            "required": ["name", "options"],
+            "properties": {"name": {"type": "string"}, "options": {"type": "object"}, "paper": {"type": "string"}},
+        },
+        "input": {
+            "type": "object",
+            "required": ["crop", "mean", "std"],
+            "properties": {
+                "crop": {"type": "integer", "minimum": 32, "maximum": 1024},
+                "max_tiles": {"type": "integer", "minimum": 1, "maximum": 64},
+                "min_side": {"type": "integer", "minimum": 8},
+                "resize": {"enum": ["none"]},
+                "aggregate": {"enum": ["mean_logit"]},
+                "mean": {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3},
+                "std": {
+                    "type": "array",
+                    "items": {"type": "number", "exclusiveMinimum": 0},
+                    "minItems": 3,
+                    "maxItems": 3,
+                },
+            },
+        },
+        "labels": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2},
+        "thresholds": {
+            "type": "object",
+            "required": ["likely_ai", "likely_real"],
+            "properties": {
+                "likely_ai": {"type": "number", "minimum": 0, "maximum": 1},
+                "likely_real": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        },
+        "calibration": {
+            "type": "object",
+            "required": ["temperature", "shift"],
+            "properties": {
+                "temperature": {"type": "number", "exclusiveMinimum": 0},
+                "shift": {"type": "number"},
+                "fitted_on": {"type": "string"},
+            },
+        },
+        "training": {"type": "object"},
+        "metrics": {"type": "object"},
+        "license": {"type": "string"},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+    },
+}
+
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "model.json"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def validate_card(card: Any) -> dict[str, Any]:
+    """Return ``card`` if it matches the schema and its thresholds are ordered; else ``ModelError``."""
+    try:
+        jsonschema.validate(card, CARD_SCHEMA)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise ModelError(f"model card is invalid at {where}: {exc.message}") from exc
+    if card["thresholds"]["likely_real"] > card["thresholds"]["likely_ai"]:
+        raise ModelError("model card is invalid: thresholds.likely_real is above thresholds.likely_ai")
+    return card
+
+
+def read_card(folder: Path) -> dict[str, Any]:
+    """Parse and validate ``folder/model.json``."""
+    path = folder / CARD_FILE
+    if not path.is_file():
+        raise ModelError(f"{folder}: no {CARD_FILE}")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: not valid JSON ({exc})") from exc
+    return validate_card(card)
+
+
+def write_card(folder: Path, card: dict[str, Any]) -> None:
+    """Validate and write ``card`` as ``folder/model.json``."""
+    validate_card(card)
+    (folder / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")

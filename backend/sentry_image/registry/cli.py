@@ -1,0 +1,71 @@
+"""``sentry-image models list|info|import|remove|use``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from sentry_image.errors import SentryError
+from sentry_image.registry.store import ModelStore
+
+
+def add_models_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``models`` with its actions."""
+    p = sub.add_parser("models", help="list, inspect, import, remove or select detector models")
+    acts = p.add_subparsers(dest="action", required=True)
+    acts.add_parser("list", help="installed models").set_defaults(func=run_models)
+    for name, helptext in (
+        ("info", "show a model card"),
+        ("remove", "delete a user model"),
+        ("use", "make a model the active one"),
+    ):
+        a = acts.add_parser(name, help=helptext)
+        a.add_argument("id")
+        a.set_defaults(func=run_models)
+    a = acts.add_parser("import", help="validate and install a model folder (model.json + model.safetensors)")
+    a.add_argument("path")
+    a.set_defaults(func=run_models)
+
+
+def run_models(args: argparse.Namespace) -> int:
+    """Carry out one ``models`` action."""
+    store = ModelStore()
+    out = Console()
+    try:
+        if args.action == "list":
+            active = store.active_id()
+            table = Table(title="Installed models")
+            for col in ("", "id", "name", "architecture", "size", "val ROC-AUC", "kind"):
+                table.add_column(col)
+            for m in store.list():
+                s = m.summary()
+                auc = s["metrics"].get("roc_auc")
+                table.add_row(
+                    "*" if m.id == active else "",
+                    m.id,
+                    s["name"],
+                    s["architecture"],
+                    f"{s['size_bytes'] / 1e6:.1f} MB",
+                    f"{auc:.3f}" if auc is not None else "-",
+                    "built-in" if m.builtin else "user",
+                )
+            out.print(table if store.list() else "no models installed")
+        elif args.action == "info":
+            print(json.dumps(store.get(args.id).card, indent=2))
+        elif args.action == "import":
+            m = store.import_folder(args.path)
+            out.print(f"imported {m.id} into {m.folder}")
+        elif args.action == "remove":
+            store.remove(args.id)
+            out.print(f"removed {args.id}")
+        elif args.action == "use":
+            store.use(args.id)
+            out.print(f"active model: {args.id}")
+    except SentryError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,54 @@
+"""Load a model folder into a ready-to-run module, refusing anything that does not check out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch import nn
+
+from sentry_image.errors import ModelError
+from sentry_image.models import build_model, known_architectures
+from sentry_image.registry.card import WEIGHTS_FILE, read_card, sha256_file
+
+
+def load_model_folder(folder: Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Validate ``folder`` (card schema, known architecture, sha256, strict state dict) and return the
+    model in eval mode with its card. Raises ``ModelError`` with the reason otherwise."""
+    card = read_card(folder)
+    arch = card["architecture"]["name"]
+    if arch not in known_architectures():
+        raise ModelError(f"unknown architecture {arch!r}; known: {', '.join(known_architectures())}")
+    weights = folder / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelError(f"{folder}: no {WEIGHTS_FILE}")
+    digest = sha256_file(weights)
+    if digest != card["sha256"]:
+        raise ModelError(f"{weights}: sha256 {digest} does not match the card's {card['sha256']}")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError) as exc:
+        raise ModelError(f"{weights}: unreadable safetensors file ({exc})") from exc
+    model = build_model(arch, card["architecture"].get("options"))
+    try:
+        model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    except RuntimeError as exc:
+        raise ModelError(f"weights do not fit architecture {arch!r}: {str(exc).splitlines()[0]}") from exc
+    model.eval()
+    return model, card
+
+
+def save_weights(model: nn.Module, path: Path, half: bool = True) -> None:
+    """Save ``model``'s state dict as safetensors (float16 for floating tensors when ``half``)."""
+    from safetensors.torch import save_file
+
+    state = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu().contiguous()
+        state[k] = v.half() if (half and v.is_floating_point()) else v
+    save_file(state, str(path))
+
+
+__all__ = ["load_model_folder", "save_weights"]

@@ -1,0 +1,136 @@
+"""The model store: built-in models shipped in the package plus user models in the data folder.
+
+Every change is validated first and changes nothing when refused: an import is checked in a
+staging folder (card schema, known architecture, sha256, strict state-dict load) and only then
+moved into place.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sentry_image import paths
+from sentry_image.errors import ModelError, NoModelError
+from sentry_image.registry.card import CARD_FILE, WEIGHTS_FILE, read_card
+from sentry_image.registry.loading import load_model_folder
+from sentry_image.settings import load_settings, update_settings
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    """A model folder with its validated card."""
+
+    id: str
+    folder: Path
+    card: dict[str, Any]
+    builtin: bool
+
+    def summary(self) -> dict[str, Any]:
+        """The public description used by the API and ``models list``."""
+        c = self.card
+        return {
+            "id": self.id,
+            "name": c["name"],
+            "version": c["version"],
+            "architecture": c["architecture"]["name"],
+            "builtin": self.builtin,
+            "license": c["license"],
+            "size_bytes": (self.folder / WEIGHTS_FILE).stat().st_size,
+            "thresholds": c["thresholds"],
+            "metrics": c.get("metrics", {}).get("val", {}),
+        }
+
+
+class ModelStore:
+    """Lists, imports, removes and selects models."""
+
+    def __init__(self, builtin_dir: Path | None = None, user_dir: Path | None = None) -> None:
+        self.builtin_dir = builtin_dir or paths.BUILTIN_MODELS_DIR
+        self.user_dir = user_dir or paths.user_models_dir()
+
+    def _scan(self, root: Path, builtin: bool) -> list[InstalledModel]:
+        found = []
+        if not root.is_dir():
+            return found
+        for folder in sorted(p for p in root.iterdir() if (p / CARD_FILE).is_file()):
+            try:
+                card = read_card(folder)
+            except ModelError:
+                continue
+            found.append(InstalledModel(card["id"], folder, card, builtin))
+        return found
+
+    def list(self) -> list[InstalledModel]:
+        """All installed models, built-in first."""
+        seen: dict[str, InstalledModel] = {}
+        for m in self._scan(self.builtin_dir, True) + self._scan(self.user_dir, False):
+            seen.setdefault(m.id, m)
+        return list(seen.values())
+
+    def get(self, model_id: str) -> InstalledModel:
+        """The installed model with this id; ``ModelError`` if there is none."""
+        for m in self.list():
+            if m.id == model_id:
+                return m
+        raise ModelError(f"no installed model with id {model_id!r}")
+
+    def active_id(self) -> str | None:
+        """The selected model id, else the first built-in model, else any model, else None."""
+        models = self.list()
+        wanted = load_settings().get("active_model")
+        if wanted and any(m.id == wanted for m in models):
+            return str(wanted)
+        return models[0].id if models else None
+
+    def active(self) -> InstalledModel:
+        """The active model; ``NoModelError`` when none is installed."""
+        model_id = self.active_id()
+        if model_id is None:
+            raise NoModelError(
+                "no model installed: train one with `sentry-image train` and import it "
+                "with `sentry-image models import`"
+            )
+        return self.get(model_id)
+
+    def use(self, model_id: str) -> InstalledModel:
+        """Make ``model_id`` the active model after checking that it loads."""
+        model = self.get(model_id)
+        load_model_folder(model.folder)
+        update_settings(active_model=model_id)
+        return model
+
+    def import_folder(self, source: Path) -> InstalledModel:
+        """Validate and copy a model folder into the user store; refuses duplicates and bad models."""
+        source = Path(source)
+        if source.is_file() and source.name in (CARD_FILE, WEIGHTS_FILE):
+            source = source.parent
+        if not source.is_dir():
+            raise ModelError(f"{source}: not a model folder (expected a folder with {CARD_FILE} and {WEIGHTS_FILE})")
+        _, card = load_model_folder(source)
+        if any(m.id == card["id"] for m in self.list()):
+            raise ModelError(f"a model with id {card['id']!r} is already installed")
+        self.user_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".import-", dir=self.user_dir))
+        try:
+            for name in (CARD_FILE, WEIGHTS_FILE):
+                shutil.copy2(source / name, staging / name)
+            load_model_folder(staging)
+            target = self.user_dir / card["id"]
+            staging.rename(target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return InstalledModel(card["id"], target, card, False)
+
+    def remove(self, model_id: str) -> None:
+        """Delete a user model; built-in models cannot be removed."""
+        model = self.get(model_id)
+        if model.builtin:
+            raise ModelError(f"{model_id!r} is built in and cannot be removed")
+        shutil.rmtree(model.folder)
+        if load_settings().get("active_model") == model_id:
+            update_settings(active_model=None)

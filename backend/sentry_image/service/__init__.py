@@ -1,0 +1,1 @@
+"""The local HTTP service: Flask app (API), security checks, safe URL fetching, caching, waitress."""

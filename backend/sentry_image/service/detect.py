@@ -1,0 +1,108 @@
+"""The /detect pipeline: collect inputs, fetch or read bytes, use the cache, decode, score in one batch."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sentry_image.engine.decode import decode_image
+from sentry_image.engine.detector import Detector
+from sentry_image.errors import SentryError
+from sentry_image.service.cache import ResultCache
+from sentry_image.service.fetch import SafeFetcher
+
+
+@dataclass
+class Item:
+    """One image to check: a URL to fetch or bytes already received."""
+
+    id: str
+    source: str
+    url: str | None = None
+    data: bytes | None = None
+    error: SentryError | None = None
+
+
+def _error_result(item: Item, err: SentryError, timings: dict[str, float]) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "source": item.source,
+        "sha256": None,
+        "score": None,
+        "verdict": None,
+        "model": None,
+        "timings_ms": timings,
+        "error": err.to_dict(),
+        "_status": err.http_status,
+    }
+
+
+def run_detection(
+    items: list[Item], detector: Detector, fetcher: SafeFetcher, cache: ResultCache, max_pixels: int
+) -> list[dict[str, Any]]:
+    """Score every item; each result is complete or carries an ``error``. Order is preserved."""
+    pending: list[tuple[Item, Any, dict[str, float], str, float]] = []
+    results: dict[str, dict[str, Any]] = {}
+    model_id = detector.model_id
+    for item in items:
+        t0 = time.perf_counter()
+        timings = {"fetch": 0.0, "decode": 0.0, "model": 0.0, "total": 0.0}
+        try:
+            if item.error is not None:
+                raise item.error
+            if item.url is not None:
+                sha = cache.sha_for_url(item.url)
+                cached = cache.get_result(model_id, sha) if sha else None
+                if cached is not None:
+                    results[item.id] = _from_cache(cached, item, t0)
+                    continue
+                fetched = fetcher.fetch(item.url)
+                item.data = fetched.data
+                timings["fetch"] = fetched.ms
+            assert item.data is not None
+            sha = hashlib.sha256(item.data).hexdigest()
+            if item.url is not None:
+                cache.put_url(item.url, sha)
+            cached = cache.get_result(model_id, sha)
+            if cached is not None:
+                results[item.id] = _from_cache(cached, item, t0)
+                continue
+            t1 = time.perf_counter()
+            img = decode_image(item.data, max_pixels=max_pixels)
+            timings["decode"] = (time.perf_counter() - t1) * 1000.0
+            pending.append((item, img, timings, sha, t0))
+        except SentryError as err:
+            timings["total"] = (time.perf_counter() - t0) * 1000.0
+            results[item.id] = _error_result(item, err, timings)
+    if pending:
+        scores = detector.score([p[1] for p in pending])
+        for (item, img, timings, sha, t0), sc in zip(pending, scores, strict=True):
+            timings["model"] = sc.model_ms
+            timings["total"] = (time.perf_counter() - t0) * 1000.0
+            result = {
+                "id": item.id,
+                "source": item.source,
+                "sha256": sha,
+                "score": round(sc.score, 6),
+                "verdict": sc.verdict,
+                "model": model_id,
+                "width": img.width,
+                "height": img.height,
+                "timings_ms": {k: round(v, 2) for k, v in timings.items()},
+            }
+            cache.put_result(model_id, sha, result)
+            results[item.id] = result
+    return [results[item.id] for item in items]
+
+
+def _from_cache(cached: dict[str, Any], item: Item, t0: float) -> dict[str, Any]:
+    total = round((time.perf_counter() - t0) * 1000.0, 2)
+    return {
+        **cached,
+        "id": item.id,
+        "source": item.source,
+        "cached": True,
+        "timings_ms": {"fetch": 0.0, "decode": 0.0, "model": 0.0, "total": total},
+    }

@@ -1,0 +1,51 @@
+"""Run the app under waitress, bound to loopback (127.0.0.1 and ::1) unless told otherwise."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from waitress import serve
+
+from sentry_image.service.app import create_app
+from sentry_image.service.config import ServiceConfig
+from sentry_image.service.pairing import load_or_create_token
+
+log = logging.getLogger("sentry_image.service")
+
+
+def _ipv6_loopback_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def listen_addresses(config: ServiceConfig) -> list[str]:
+    """The waitress ``listen`` entries for this configuration."""
+    if config.host in ("127.0.0.1", "localhost"):
+        addrs = [f"127.0.0.1:{config.port}"]
+        if _ipv6_loopback_available():
+            addrs.append(f"[::1]:{config.port}")
+        return addrs
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    return [f"{host}:{config.port}"]
+
+
+def run_server(config: ServiceConfig) -> None:
+    """Serve until interrupted."""
+    token = load_or_create_token()
+    app = create_app(config, token)
+    listen = listen_addresses(config)
+    log.info("serving on %s", ", ".join(listen))
+    serve(
+        app,
+        listen=" ".join(listen),
+        threads=config.threads,
+        ident="sentry-image",
+        channel_timeout=60,
+        connection_limit=200,
+        max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
+    )

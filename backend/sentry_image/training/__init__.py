@@ -1,0 +1,1 @@
+"""Training: dataset readers, augmentation, aligned-fake generation and the training loop."""

@@ -1,0 +1,66 @@
+"""``sentry-image train``: argument parsing for the training loop."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from sentry_image.models import known_architectures
+
+
+def add_train_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``train`` subcommand."""
+    p = sub.add_parser(
+        "train",
+        help="train a detector and write a model folder",
+        description="Train a detector. Works unchanged under torchrun (DDP).",
+    )
+    p.add_argument("--arch", required=True, choices=known_architectures())
+    p.add_argument(
+        "--data", required=True, nargs="+", help="dataset path(s): manifest.csv, folder layout or tar shards"
+    )
+    p.add_argument("--val-data", nargs="*", default=[], help="validation dataset(s); default: --data's val split")
+    p.add_argument("--out", required=True, help="run folder (checkpoints/ and model/ are written there)")
+    p.add_argument("--arch-options", default="{}", help='JSON options, e.g. \'{"backbone": "resnet18"}\'')
+    p.add_argument("--init-checkpoint", default="", help="local backbone checkpoint (timm architecture)")
+    p.add_argument("--aligned-weights", default="", help="folder with TAESD-family autoencoder weights")
+    p.add_argument("--crop", type=int, default=0, help="training crop / tile size (default: per architecture)")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--samples-per-epoch", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--val-limit", type=int, default=0, help="validate on at most this many images")
+    p.add_argument("--model-id", default="")
+    p.add_argument("--model-name", default="")
+    p.set_defaults(func=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Run the training loop from parsed arguments."""
+    from sentry_image.training.loop import TrainConfig, train
+
+    cfg = TrainConfig(
+        arch=args.arch,
+        data=args.data,
+        val_data=args.val_data,
+        out=args.out,
+        arch_options=json.loads(args.arch_options),
+        init_checkpoint=args.init_checkpoint,
+        aligned_weights=args.aligned_weights,
+        crop=args.crop,
+        epochs=args.epochs,
+        samples_per_epoch=args.samples_per_epoch,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        workers=args.workers,
+        val_limit=args.val_limit,
+        model_id=args.model_id,
+        model_name=args.model_name,
+    )
+    train(cfg)
+    return 0

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Create .venv (Python >= 3.11) and install Sentry-Image with pinned dependencies. Sourced by
+# run.sh and test.sh; re-running is cheap (pip skips what is already installed).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PYTHON="${PYTHON:-python3}"
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "error: Python 3.11 or newer is needed (found: $("$PYTHON" --version 2>&1))" >&2
+  exit 1
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+      "$PYTHON" -m venv "$VENV"
+    else
+      echo "error: cannot create a virtual environment; install it with: sudo apt-get install python3-venv" >&2
+      exit 1
+    fi
+  fi
+fi
+stamp="$VENV/.installed-$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" ${SENTRY_DEV:+"$ROOT/requirements-dev.txt"} | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt" \
+    ${SENTRY_DEV:+-r "$ROOT/requirements-dev.txt"}
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
+  touch "$stamp"
+fi

@@ -1,0 +1,133 @@
+"""Shared fixtures: synthetic images, a real tiny model trained by the project's own loop, an isolated
+data folder per test, and the Flask app."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_DATA = SHARED / "data" / "manifest.csv"
+SHARED_WEIGHTS = SHARED / "weights" / "taesd"
+TINY_NPR = {"width": 8, "blocks": [1, 1]}
+
+
+def photo_like(rng: np.random.Generator, size: int = 96) -> Image.Image:
+    """A smooth random 'photo': low-frequency colour fields plus mild sensor-like noise."""
+    base = rng.random((size // 16 + 1, size // 16 + 1, 3))
+    img = Image.fromarray((base * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
+    arr = np.asarray(img, dtype=np.float32) + rng.normal(0, 6, (size, size, 3))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def generated_like(rng: np.random.Generator, size: int = 96) -> Image.Image:
+    """An 'AI' image: content made at half resolution, nearest-neighbour up-sampled, with the periodic
+    grid pattern that transposed convolutions leave (strong enough to survive JPEG re-compression)."""
+    small = np.asarray(photo_like(rng, size // 2), dtype=np.float32)
+    up = small.repeat(2, axis=0).repeat(2, axis=1)
+    yy, xx = np.mgrid[0:size, 0:size]
+    grid = 16.0 * ((yy + xx) % 2 - 0.5)
+    return Image.fromarray(np.clip(up + grid[..., None], 0, 255).astype(np.uint8))
+
+
+def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    """Encode an image to bytes."""
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def make_label_folders(root: Path, n: int = 24, seed: int = 0) -> Path:
+    """``root/{train,val}/{real,fake}`` with synthetic images (real: JPEG q95 and PNG; fake: PNG)."""
+    rng = np.random.default_rng(seed)
+    for split in ("train", "val"):
+        for label in ("real", "fake"):
+            folder = root / "synthetic" / split / label
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                img = photo_like(rng) if label == "real" else generated_like(rng)
+                img.save(folder / f"{i:03d}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small two-class dataset on disk."""
+    return make_label_folders(tmp_path_factory.mktemp("tiny-data"))
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real NPR model trained for a few steps on ``tiny_dataset`` by ``sentry_image.training``."""
+    from sentry_image.training.loop import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("tiny-run")
+    cfg = TrainConfig(
+        arch="npr",
+        data=[str(tiny_dataset)],
+        out=str(out),
+        arch_options=TINY_NPR,
+        crop=64,
+        epochs=2,
+        samples_per_epoch=640,  # enough steps for BatchNorm's running statistics to settle
+        batch_size=8,
+        lr=3e-3,
+        workers=0,
+        model_id="tiny-npr",
+        model_name="Tiny NPR",
+    )
+    return train(cfg)
+
+
+@pytest.fixture
+def sentry_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty per-test data folder (models, settings, token)."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("SENTRY_IMAGE_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def empty_builtin(tmp_path: Path) -> Path:
+    """A built-in models folder with nothing in it (the state before a default model ships)."""
+    d = tmp_path / "builtin"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def store_with_model(sentry_home: Path, empty_builtin: Path, trained_model_dir: Path):
+    """A model store holding only the tiny trained model."""
+    from sentry_image.registry.store import ModelStore
+
+    store = ModelStore(builtin_dir=empty_builtin)
+    store.import_folder(trained_model_dir)
+    return store
+
+
+TOKEN = "t" * 43
+
+
+@pytest.fixture
+def client(store_with_model):
+    """A Flask test client of the real app on the tiny model, with the token header preset."""
+    from sentry_image.service.app import create_app
+    from sentry_image.service.config import ServiceConfig
+
+    app = create_app(ServiceConfig(), TOKEN, store=store_with_model)
+    c = app.test_client()
+    c.environ_base.update({"HTTP_HOST": "127.0.0.1:8765"})
+    return c
+
+
+def auth(extra: dict | None = None) -> dict:
+    """Headers carrying the test token."""
+    return {"X-Sentry-Token": TOKEN, **(extra or {})}
+
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
