@@ -1,0 +1,86 @@
+"""``sentry-image eval`` and ``sentry-image leaderboard``."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shlex
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from sentry_image.errors import SentryError
+
+
+def add_eval_parsers(sub: argparse._SubParsersAction) -> None:
+    """Register ``eval`` and ``leaderboard``."""
+    p = sub.add_parser("eval", help="evaluate models on labelled data and write a leaderboard")
+    p.add_argument("--model", nargs="+", required=True, help="model ids or model folders")
+    p.add_argument("--data", required=True, help="dataset (manifest.csv, folder layout or tar shards)")
+    p.add_argument("--split", default="val", help="split to evaluate ('' for all); default val")
+    p.add_argument("--out", default="reports/eval", help="output folder")
+    p.add_argument("--no-robustness", action="store_true", help="skip the perturbation sweep")
+    p.add_argument("--limit", type=int, default=0, help="evaluate a random subset of this size")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=run_eval)
+
+    q = sub.add_parser("leaderboard", help="merge evaluation results of several runs into one ranked table")
+    q.add_argument("results", nargs="+", help="leaderboard.json files or folders holding one")
+    q.add_argument("--out", default="reports/leaderboard")
+    q.set_defaults(func=run_leaderboard)
+
+
+def _detector(ref: str, device: str):
+    from sentry_image.engine.detector import Detector
+    from sentry_image.registry.store import ModelStore
+
+    path = Path(ref)
+    if path.is_dir():
+        return Detector.from_folder(path, device=device)
+    return Detector.from_folder(ModelStore().get(ref).folder, device=device)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Evaluate each model and write the leaderboard files."""
+    from sentry_image.evaluation.leaderboard import write_leaderboard
+    from sentry_image.evaluation.report import evaluate_model
+    from sentry_image.training.datasets import open_dataset
+
+    console = Console(stderr=True)
+    try:
+        samples = open_dataset(args.data, args.split)
+        if args.limit and len(samples) > args.limit:
+            samples = random.Random(0).sample(samples, args.limit)
+        if not samples:
+            console.print(f"error: no samples in {args.data} (split {args.split!r})")
+            return 2
+        entries = []
+        for ref in args.model:
+            detector = _detector(ref, args.device)
+            console.print(f"evaluating {detector.model_id} on {len(samples)} images")
+            entries.append(evaluate_model(detector, samples, robustness=not args.no_robustness))
+    except (SentryError, ValueError, FileNotFoundError) as exc:
+        console.print(f"error: {getattr(exc, 'message', exc)}")
+        return 2
+    command = "sentry-image " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else ""
+    md = write_leaderboard(entries, Path(args.out), dataset=str(args.data), split=args.split, command=command)
+    Console().print(md.read_text(encoding="utf-8"))
+    console.print(f"written: {md.parent}")
+    return 0
+
+
+def run_leaderboard(args: argparse.Namespace) -> int:
+    """Merge several leaderboard.json files into one."""
+    from sentry_image.evaluation.leaderboard import write_leaderboard
+    from sentry_image.evaluation.report import load_entries
+
+    try:
+        entries = load_entries([Path(r) for r in args.results])
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: cannot read results: {exc}", file=sys.stderr)
+        return 2
+    command = "sentry-image leaderboard " + " ".join(shlex.quote(r) for r in args.results)
+    md = write_leaderboard(entries, Path(args.out), dataset="merged", split="", command=command)
+    Console().print(md.read_text(encoding="utf-8"))
+    return 0
