@@ -79,3 +79,15 @@ def test_usage_error_exit_code() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["check"])
     assert exc.value.code == 2
+
+
+def test_threshold_overrides_change_verdicts_not_scores(installed, image_folder: Path, capsys) -> None:
+    target = str(image_folder / "a.jpg")
+    assert main(["check", target, "--json", "--likely-ai", "0", "--likely-real", "0"]) == 0
+    strict = json.loads(capsys.readouterr().out)
+    assert strict["verdict"] == "likely_ai"
+    assert main(["check", target, "--json", "--likely-ai", "1", "--likely-real", "1"]) == 0
+    lenient = json.loads(capsys.readouterr().out)
+    assert lenient["verdict"] == "likely_real" and lenient["score"] == strict["score"]
+    assert main(["check", target, "--likely-ai", "1.5"]) == 3
+    assert "between 0 and 1" in capsys.readouterr().err

@@ -29,7 +29,23 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--model", default=None, help="model id (default: the active model)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_threshold_flags(p)
     p.set_defaults(func=run_check)
+
+
+def add_threshold_flags(p: argparse.ArgumentParser) -> None:
+    """``--likely-ai`` / ``--likely-real``: override the model card's verdict thresholds."""
+    p.add_argument("--likely-ai", type=float, default=None, metavar="P", help="score at or above: likely AI")
+    p.add_argument("--likely-real", type=float, default=None, metavar="P", help="score at or below: likely real")
+
+
+def threshold_overrides(args: argparse.Namespace) -> dict[str, float]:
+    """The thresholds given on the command line, validated to lie in [0, 1]."""
+    out = {k: v for k, v in (("likely_ai", args.likely_ai), ("likely_real", args.likely_real)) if v is not None}
+    for name, value in out.items():
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"--{name.replace('_', '-')} must be between 0 and 1")
+    return out
 
 
 def expand_inputs(inputs: list[str], recursive: bool) -> list[str]:
@@ -63,7 +79,7 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         store = ModelStore()
         model = store.get(args.model) if args.model else store.active()
-        detector = Detector.from_folder(model.folder, device=args.device)
+        detector = Detector.from_folder(model.folder, device=args.device, thresholds=threshold_overrides(args))
     except (SentryError, ValueError) as exc:
         err.print(f"error: {getattr(exc, 'message', exc)}")
         return 3

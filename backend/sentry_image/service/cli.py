@@ -8,6 +8,7 @@ import sys
 
 import requests
 
+from sentry_image.engine.cli import add_threshold_flags, threshold_overrides
 from sentry_image.service.config import ServiceConfig
 from sentry_image.service.pairing import load_or_create_token
 
@@ -23,6 +24,7 @@ def add_service_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--allowed-origin", action="append", default=[], help="extra allowed Origin (repeatable)")
     p.add_argument("--threads", type=int, default=8)
+    add_threshold_flags(p)
     p.set_defaults(func=run_serve)
 
     q = sub.add_parser("pair", help="show a one-time code that pairs the browser extension")
@@ -42,6 +44,11 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        thresholds = threshold_overrides(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     extra_hosts = frozenset() if args.host in LOOPBACK else frozenset({args.host})
     config = ServiceConfig(
         host=args.host,
@@ -50,6 +57,7 @@ def run_serve(args: argparse.Namespace) -> int:
         threads=args.threads,
         extra_origins=frozenset(args.allowed_origin),
         extra_hosts=extra_hosts,
+        thresholds=thresholds,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from sentry_image.registry.store import ModelStore

@@ -1,0 +1,83 @@
+"""Single-image latency of the real service (waitress + Flask + the active model) on this machine.
+
+    .venv/bin/python benchmarks/latency.py [--runs 20] [--model ID]
+
+Starts the service in-process on a free loopback port, posts a 1024x1024 JPEG and a 512x512 PNG as raw
+bodies (each a fresh image, so the cache never answers), and prints the medians of the service's own
+timings (decode / model / total) and of the client-side round trip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import platform
+import statistics
+import threading
+import time
+
+import numpy as np
+import requests
+import torch
+from PIL import Image
+from waitress.server import create_server
+
+from sentry_image.registry.store import ModelStore
+from sentry_image.service.app import create_app
+from sentry_image.service.config import ServiceConfig
+
+
+def natural_image(rng: np.random.Generator, size: int) -> Image.Image:
+    """A photo-like test image: smooth colour fields with fine noise."""
+    base = rng.random((size // 32 + 1, size // 32 + 1, 3))
+    img = Image.fromarray((base * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
+    arr = np.asarray(img, dtype=np.float32) + rng.normal(0, 5, (size, size, 3))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args()
+    store = ModelStore()
+    if args.model:
+        store.use(args.model)
+    token = "b" * 43
+    app = create_app(ServiceConfig(device="auto"), token, store=store)
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    url = f"http://127.0.0.1:{server.effective_port}/api/v1/detect"
+    rng = np.random.default_rng(0)
+    report = {
+        "model": store.active_id(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "runs": args.runs,
+        "cases": {},
+    }
+    for name, size, fmt in (("jpeg_1024", 1024, "JPEG"), ("png_512", 512, "PNG")):
+        rows = []
+        for i in range(args.runs + 2):
+            buf = io.BytesIO()
+            natural_image(rng, size).save(buf, format=fmt, quality=90)
+            t0 = time.perf_counter()
+            r = requests.post(
+                url,
+                data=buf.getvalue(),
+                headers={"X-Sentry-Token": token, "Content-Type": f"image/{fmt.lower()}"},
+                timeout=120,
+            )
+            wall = (time.perf_counter() - t0) * 1000
+            r.raise_for_status()
+            if i >= 2:  # two warm-up requests
+                rows.append({**r.json()["results"][0]["timings_ms"], "client_round_trip": wall})
+        report["cases"][name] = {k: round(statistics.median(row[k] for row in rows), 1) for k in rows[0]}
+    server.close()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
