@@ -84,9 +84,9 @@ def trained_model_dir(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFacto
     return train(cfg)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def sentry_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty per-test data folder (models, settings, token)."""
+    """An empty per-test data folder (models, settings, token): tests never touch the user's own."""
     home = tmp_path / "home"
     monkeypatch.setenv("SENTRY_IMAGE_HOME", str(home))
     return home

@@ -34,7 +34,7 @@ def test_check_json_lines(installed, image_folder: Path, capsys) -> None:
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {Path(r["path"]).name for r in rows} == {"a.jpg", "b.png", "broken.png"}
     for r in rows:
-        assert set(r) == {"path", "score", "verdict", "model", "error"}
+        assert set(r) == {"path", "score", "verdict", "model", "error", "pixel_score", "explanation", "evidence"}
         if Path(r["path"]).name == "broken.png":
             assert r["error"]["code"] == "decode_error" and r["score"] is None
         else:

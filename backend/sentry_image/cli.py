@@ -8,6 +8,7 @@ import sys
 from sentry_image import __version__
 from sentry_image.engine.cli import add_check_parser
 from sentry_image.evaluation.cli import add_eval_parsers
+from sentry_image.provenance.cli import add_inspect_parser
 from sentry_image.registry.cli import add_models_parser
 from sentry_image.service.cli import add_service_parsers
 from sentry_image.training.cli import add_train_parser
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_service_parsers(sub)
     add_check_parser(sub)
+    add_inspect_parser(sub)
     add_models_parser(sub)
     add_train_parser(sub)
     add_eval_parsers(sub)

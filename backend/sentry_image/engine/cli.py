@@ -14,6 +14,7 @@ from rich.table import Table
 from sentry_image.engine.decode import decode_image
 from sentry_image.engine.detector import Detector
 from sentry_image.errors import SentryError
+from sentry_image.provenance.fusion import assess
 from sentry_image.registry.store import ModelStore
 from sentry_image.service.fetch import SafeFetcher
 from sentry_image.training.datasets.folders import IMAGE_SUFFIXES
@@ -98,10 +99,14 @@ def run_check(args: argparse.Namespace) -> int:
                 "verdict": None,
                 "model": detector.model_id,
                 "error": None,
+                "pixel_score": None,
+                "explanation": None,
+                "evidence": [],
             }
             try:
-                sc = detector.score([decode_image(_read(item, fetcher))])[0]
-                row.update(score=round(sc.score, 4), verdict=sc.verdict)
+                data = _read(item, fetcher)
+                sc = detector.score([decode_image(data)])[0]
+                row.update(assess(data, sc.score, detector.thresholds))
             except SentryError as exc:
                 row["error"] = exc.to_dict()
             rows.append(row)
@@ -113,14 +118,16 @@ def run_check(args: argparse.Namespace) -> int:
         table.add_column("file", overflow="fold")
         table.add_column("P(AI)", justify="right")
         table.add_column("verdict", overflow="fold")
+        table.add_column("why", overflow="fold")
         for r in rows:
             if r["error"]:
-                table.add_row(r["path"], "-", f"[red]error: {r['error']['message']}[/red]")
+                table.add_row(r["path"], "-", f"[red]error: {r['error']['message']}[/red]", "")
             else:
                 table.add_row(
                     r["path"],
                     f"{r['score']:.3f}",
                     f"[{VERDICT_STYLE[r['verdict']]}]{r['verdict'].replace('_', ' ')}[/]",
+                    r["explanation"],
                 )
         Console().print(table)
     return 0 if any(r["error"] is None for r in rows) else 1

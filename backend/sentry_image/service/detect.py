@@ -10,6 +10,7 @@ from typing import Any
 from sentry_image.engine.decode import decode_image
 from sentry_image.engine.detector import Detector
 from sentry_image.errors import SentryError
+from sentry_image.provenance.fusion import assess
 from sentry_image.service.cache import ResultCache
 from sentry_image.service.fetch import SafeFetcher
 
@@ -85,9 +86,8 @@ def run_detection(
                 "id": item.id,
                 "source": item.source,
                 "sha256": sha,
-                "score": round(sc.score, 6),
-                "verdict": sc.verdict,
                 "model": model_id,
+                **assess(item.data, sc.score, detector.thresholds),
                 "width": img.width,
                 "height": img.height,
                 "timings_ms": {k: round(v, 2) for k, v in timings.items()},

@@ -1,0 +1,44 @@
+"""Run every provenance analyzer over an image file's bytes. A broken part of the file becomes an
+``analyzer_error`` evidence item; it never raises and never loses the result."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from PIL import Image
+
+from sentry_image.provenance.camera import analyze_camera
+from sentry_image.provenance.evidence import Evidence, analyzer_error
+from sentry_image.provenance.generator_metadata import analyze_exif_generator, analyze_png_text, exif_strings
+from sentry_image.provenance.xmp import analyze_xmp
+
+
+def _guarded(source: str, fn: Callable[[], list[Evidence]]) -> list[Evidence]:
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - any analyzer failure is reported, never raised
+        return [analyzer_error(source, exc)]
+
+
+def analyze_provenance(data: bytes) -> list[Evidence]:
+    """All evidence found in the file's metadata, strongest first."""
+    try:
+        img = Image.open(io.BytesIO(data))
+        info = dict(img.info)
+        exif = img.getexif()
+    except Exception as exc:  # noqa: BLE001
+        return [analyzer_error("container", exc)]
+    fields: dict[str, str] = {}
+
+    def read_fields() -> list[Evidence]:
+        fields.update(exif_strings(exif))
+        return analyze_exif_generator(fields)
+
+    evidence: list[Evidence] = []
+    evidence += _guarded("png_text", lambda: analyze_png_text(info) if img.format == "PNG" else [])
+    evidence += _guarded("exif", read_fields)
+    evidence += _guarded("xmp", lambda: analyze_xmp(data, info))
+    evidence += _guarded("camera", lambda: analyze_camera(exif, fields))
+    order = {"conclusive": 0, "strong": 1, "moderate": 2, "weak": 3, "none": 4}
+    return sorted(evidence, key=lambda e: order.get(e.strength, 5))

@@ -1,0 +1,60 @@
+"""``sentry-image inspect FILE``: the full provenance report of one image."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from sentry_image.errors import SentryError
+
+
+def add_inspect_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``inspect``."""
+    p = sub.add_parser("inspect", help="full provenance report of one image (metadata, credentials, pixels)")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_inspect)
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    """Print every piece of evidence, the pixel score when a model is installed, and the fused verdict."""
+    from sentry_image.engine.decode import decode_image
+    from sentry_image.engine.detector import Detector
+    from sentry_image.provenance.analyze import analyze_provenance
+    from sentry_image.provenance.fusion import assess
+    from sentry_image.registry.store import ModelStore
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    report: dict = {"path": args.file, "evidence": [e.to_dict() for e in analyze_provenance(data)]}
+    try:
+        detector = Detector.from_folder(ModelStore().active().folder)
+        pixel = detector.score([decode_image(data)])[0].score
+        report.update(model=detector.model_id, **assess(data, pixel, detector.thresholds))
+    except SentryError as exc:
+        report["pixel_error"] = exc.to_dict()
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    out = Console()
+    table = Table(title=f"Provenance of {args.file}")
+    for col in ("source", "signal", "strength", "points to", "detail"):
+        table.add_column(col, overflow="fold")
+    for e in report["evidence"]:
+        table.add_row(e["source"], e["signal"], e["strength"], e["direction"], e["detail"])
+    out.print(table if report["evidence"] else "No provenance metadata found (which says nothing either way).")
+    if "verdict" in report:
+        out.print(f"pixel detector ({report['model']}): P(AI) = {report['pixel_score']:.3f}")
+        out.print(f"verdict: [bold]{report['verdict'].replace('_', ' ')}[/] (score {report['score']:.3f})")
+        out.print(report["explanation"])
+    else:
+        out.print(f"pixel detector unavailable: {report['pixel_error']['message']}")
+    return 0
