@@ -105,8 +105,9 @@ def run_check(args: argparse.Namespace) -> int:
             }
             try:
                 data = _read(item, fetcher)
-                sc = detector.score([decode_image(data)])[0]
-                row.update(assess(data, sc.score, detector.thresholds))
+                img = decode_image(data)
+                sc = detector.score([img])[0]
+                row.update(assess(data, sc.score, detector.thresholds, img))
             except SentryError as exc:
                 row["error"] = exc.to_dict()
             rows.append(row)

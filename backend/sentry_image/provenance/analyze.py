@@ -8,9 +8,12 @@ from collections.abc import Callable
 
 from PIL import Image
 
+from sentry_image.engine.decode import decode_image
 from sentry_image.provenance.camera import analyze_camera
+from sentry_image.provenance.content_credentials import analyze_c2pa
 from sentry_image.provenance.evidence import Evidence, analyzer_error
 from sentry_image.provenance.generator_metadata import analyze_exif_generator, analyze_png_text, exif_strings
+from sentry_image.provenance.watermark import analyze_watermark
 from sentry_image.provenance.xmp import analyze_xmp
 
 
@@ -21,8 +24,10 @@ def _guarded(source: str, fn: Callable[[], list[Evidence]]) -> list[Evidence]:
         return [analyzer_error(source, exc)]
 
 
-def analyze_provenance(data: bytes) -> list[Evidence]:
-    """All evidence found in the file's metadata, strongest first."""
+def analyze_provenance(data: bytes, image: Image.Image | None = None) -> list[Evidence]:
+    """All evidence found in the file (metadata, Content Credentials, watermark), strongest first.
+
+    ``image`` is the already decoded RGB image, when the caller has it (saves a second decode)."""
     try:
         img = Image.open(io.BytesIO(data))
         info = dict(img.info)
@@ -40,5 +45,7 @@ def analyze_provenance(data: bytes) -> list[Evidence]:
     evidence += _guarded("exif", read_fields)
     evidence += _guarded("xmp", lambda: analyze_xmp(data, info))
     evidence += _guarded("camera", lambda: analyze_camera(exif, fields))
+    evidence += _guarded("c2pa", lambda: analyze_c2pa(data))
+    evidence += _guarded("watermark", lambda: analyze_watermark(image or decode_image(data)))
     order = {"conclusive": 0, "strong": 1, "moderate": 2, "weak": 3, "none": 4}
     return sorted(evidence, key=lambda e: order.get(e.strength, 5))

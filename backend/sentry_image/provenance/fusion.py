@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PIL import Image
+
 from sentry_image.engine.calibration import verdict_for
 from sentry_image.provenance.evidence import AI, REAL, Evidence
 
@@ -58,11 +60,13 @@ def fuse(pixel_score: float, evidence: list[Evidence], thresholds: dict[str, flo
     return FusedVerdict(score, verdict, pixel_score, why)
 
 
-def assess(data: bytes, pixel_score: float, thresholds: dict[str, float]) -> dict[str, object]:
+def assess(
+    data: bytes, pixel_score: float, thresholds: dict[str, float], image: Image.Image | None = None
+) -> dict[str, object]:
     """Provenance + fusion for one image's bytes: the result fields shared by the API and the CLI."""
     from sentry_image.provenance.analyze import analyze_provenance
 
-    evidence = analyze_provenance(data)
+    evidence = analyze_provenance(data, image)
     fused = fuse(pixel_score, evidence, thresholds)
     return {
         "score": round(fused.score, 6),

@@ -87,7 +87,7 @@ def run_detection(
                 "source": item.source,
                 "sha256": sha,
                 "model": model_id,
-                **assess(item.data, sc.score, detector.thresholds),
+                **assess(item.data, sc.score, detector.thresholds, img),
                 "width": img.width,
                 "height": img.height,
                 "timings_ms": {k: round(v, 2) for k, v in timings.items()},
