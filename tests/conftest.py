@@ -101,10 +101,11 @@ def empty_builtin(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store_with_model(sentry_home: Path, empty_builtin: Path, trained_model_dir: Path):
-    """A model store holding only the tiny trained model."""
+def store_with_model(sentry_home: Path, empty_builtin: Path, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    """A model store holding only the tiny trained model (also what any ``ModelStore()`` sees in the test)."""
     from sentry_image.registry.store import ModelStore
 
+    monkeypatch.setattr("sentry_image.paths.BUILTIN_MODELS_DIR", empty_builtin)
     store = ModelStore(builtin_dir=empty_builtin)
     store.import_folder(trained_model_dir)
     return store

@@ -24,8 +24,7 @@ def image_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def installed(store_with_model, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("sentry_image.paths.BUILTIN_MODELS_DIR", store_with_model.builtin_dir)
+def installed(store_with_model):
     return store_with_model
 
 

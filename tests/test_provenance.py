@@ -154,12 +154,15 @@ def test_detect_result_carries_provenance(client) -> None:
     assert "Stable Diffusion web UI" in res["explanation"]
 
 
-def test_inspect_command(tmp_path, capsys) -> None:
+def test_inspect_command(tmp_path, capsys, store_with_model) -> None:
     from sentry_image.cli import main
 
     f = tmp_path / "x.png"
     f.write_bytes(png_with({"prompt": COMFY_PROMPT}))
-    assert main(["inspect", str(f), "--json"]) == 0
+    assert main(["inspect", str(f), "--json", "--heatmap", str(tmp_path / "h.png")]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["evidence"][0]["signal"] == "generator:comfyui"
+    assert report["evidence"][0]["signal"] == "generator:comfyui" and report["model"] == "tiny-npr"
+    assert Image.open(tmp_path / "h.png").size == IMG.size
+    assert main(["inspect", str(f)]) == 0
+    assert "ComfyUI" in capsys.readouterr().out
     assert main(["inspect", str(tmp_path / "missing.png")]) == 1

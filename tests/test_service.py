@@ -249,3 +249,38 @@ def test_unknown_route_is_json_404(client) -> None:
     r = client.get("/api/v1/nope", headers=auth())
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
     assert json.loads(client.get("/api/v1/openapi.json").data)["openapi"].startswith("3.1")
+
+
+def test_heatmap_overlay(client) -> None:
+    from PIL import Image
+
+    big = encode(generated_like(np.random.default_rng(9), 192), "PNG")
+    r = client.post("/api/v1/heatmap", data=big, headers=auth({"Content-Type": "image/png"}))
+    assert r.status_code == 200 and r.mimetype == "image/png"
+    overlay = Image.open(io.BytesIO(r.data))
+    assert overlay.size == (192, 192)
+    assert client.post("/api/v1/heatmap", data=b"junk", headers=auth({"Content-Type": "image/png"})).status_code == 422
+    two = {"file": [(io.BytesIO(big), "a.png"), (io.BytesIO(big), "b.png")]}
+    assert (
+        client.post("/api/v1/heatmap", data=two, headers=auth(), content_type="multipart/form-data").status_code == 400
+    )
+    assert client.post("/api/v1/heatmap", data=big, content_type="image/png").status_code == 401
+
+
+def test_heatmap_marks_the_generated_half(trained_model_dir) -> None:
+    """On an image that is half 'photo', half 'generated', the generated side's tiles score higher."""
+    from PIL import Image
+
+    from sentry_image.engine.detector import Detector
+    from sentry_image.engine.heatmap import heatmap_boxes, tile_scores
+
+    rng = np.random.default_rng(12)
+    img = Image.new("RGB", (256, 128))
+    img.paste(photo_like(rng, 128), (0, 0))
+    img.paste(generated_like(rng, 128), (128, 0))
+    boxes, scores = tile_scores(Detector.from_folder(trained_model_dir, device="cpu"), img)
+    left = [s for b, s in zip(boxes, scores, strict=True) if b[2] <= 128]
+    right = [s for b, s in zip(boxes, scores, strict=True) if b[0] >= 128]
+    assert left and right and np.mean(right) > np.mean(left)
+    wide = heatmap_boxes(1000, 300, 224)
+    assert len(wide) <= 256 and max(b[2] for b in wide) == 1000 and max(b[3] for b in wide) == 300

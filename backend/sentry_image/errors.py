@@ -65,3 +65,10 @@ class UnsupportedMediaError(SentryError):
 
     code = "unsupported_media_type"
     http_status = 415
+
+
+class TooBusyError(SentryError):
+    """A client already has the maximum number of requests running and queued."""
+
+    code = "too_busy"
+    http_status = 429

@@ -18,6 +18,7 @@ def add_inspect_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("inspect", help="full provenance report of one image (metadata, credentials, pixels)")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--heatmap", metavar="PNG", help="also write the patch-level heatmap overlay to this file")
     p.set_defaults(func=run_inspect)
 
 
@@ -25,6 +26,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     """Print every piece of evidence, the pixel score when a model is installed, and the fused verdict."""
     from sentry_image.engine.decode import decode_image
     from sentry_image.engine.detector import Detector
+    from sentry_image.engine.heatmap import render_heatmap, tile_scores
     from sentry_image.provenance.analyze import analyze_provenance
     from sentry_image.provenance.fusion import assess
     from sentry_image.registry.store import ModelStore
@@ -37,8 +39,13 @@ def run_inspect(args: argparse.Namespace) -> int:
     report: dict = {"path": args.file, "evidence": [e.to_dict() for e in analyze_provenance(data)]}
     try:
         detector = Detector.from_folder(ModelStore().active().folder)
-        pixel = detector.score([decode_image(data)])[0].score
-        report.update(model=detector.model_id, **assess(data, pixel, detector.thresholds))
+        img = decode_image(data)
+        pixel = detector.score([img])[0].score
+        report.update(model=detector.model_id, **assess(data, pixel, detector.thresholds, img))
+        if args.heatmap:
+            boxes, scores = tile_scores(detector, img)
+            Path(args.heatmap).write_bytes(render_heatmap(img, boxes, scores))
+            report["heatmap"] = args.heatmap
     except SentryError as exc:
         report["pixel_error"] = exc.to_dict()
     if args.json:

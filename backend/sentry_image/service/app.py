@@ -12,13 +12,15 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from sentry_image import __version__
+from sentry_image.engine.decode import decode_image
+from sentry_image.engine.heatmap import render_heatmap, tile_scores
 from sentry_image.errors import ImageTooLargeError, ModelError, SentryError, UnsupportedMediaError
 from sentry_image.registry.store import ModelStore
 from sentry_image.service.cache import ResultCache
 from sentry_image.service.config import ServiceConfig
 from sentry_image.service.detect import Item, run_detection
 from sentry_image.service.fetch import SafeFetcher
-from sentry_image.service.limits import ClientLimiter, TooBusy
+from sentry_image.service.limits import ClientLimiter
 from sentry_image.service.models_state import ActiveDetector
 from sentry_image.service.pairing import PairingCodes, tokens_match
 from sentry_image.service.security import (
@@ -135,17 +137,29 @@ def create_app(
         detector = active.get()  # NoModelError -> 503 before any work
         items = _collect_items(config)
         client = request.headers.get("Origin") or request.remote_addr or "local"
-        try:
-            with limiter.slot(client):
-                results = run_detection(items, detector, fetcher, cache, config.max_pixels)
-        except TooBusy as exc:
-            return _error(429, "too_busy", str(exc))
+        with limiter.slot(client):
+            results = run_detection(items, detector, fetcher, cache, config.max_pixels)
         status = 200
         if len(results) == 1 and "error" in results[0]:
             status = results[0]["_status"]
         for r in results:
             r.pop("_status", None)
         return jsonify({"model": detector.model_id, "results": results}), status
+
+    @app.post(f"{API}/heatmap")
+    def heatmap() -> Any:
+        detector = active.get()
+        items = _collect_items(config)
+        if len(items) != 1:
+            raise SentryError("send exactly one image for a heatmap")
+        item = items[0]
+        if item.error is not None:
+            raise item.error
+        data = item.data if item.data is not None else fetcher.fetch(str(item.url)).data
+        img = decode_image(data, max_pixels=config.max_pixels)
+        with limiter.slot(request.headers.get("Origin") or request.remote_addr or "local"):
+            boxes, scores = tile_scores(detector, img)
+        return Response(render_heatmap(img, boxes, scores), mimetype="image/png")
 
     return app
 

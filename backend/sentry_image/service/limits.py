@@ -7,13 +7,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-
-class TooBusy(Exception):
-    """The client already has the maximum number of requests running and queued."""
+from sentry_image.errors import TooBusyError
 
 
 class ClientLimiter:
-    """``slot(client)`` admits a request or raises ``TooBusy``."""
+    """``slot(client)`` admits a request or raises ``TooBusyError``."""
 
     def __init__(self, concurrent: int = 4, queued: int = 64) -> None:
         self.concurrent = concurrent
@@ -28,7 +26,7 @@ class ClientLimiter:
         with self._lock:
             pending = self._pending.get(client, 0)
             if pending >= self.concurrent + self.queued:
-                raise TooBusy(f"too many requests in flight ({pending}); try again shortly")
+                raise TooBusyError(f"too many requests in flight ({pending}); try again shortly")
             self._pending[client] = pending + 1
             sem = self._sems.setdefault(client, threading.Semaphore(self.concurrent))
         try:

@@ -1,0 +1,61 @@
+"""Patch-level heatmap: the calibrated score of overlapping tiles, painted over the image as a PNG."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+from matplotlib import colormaps  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from sentry_image.engine.calibration import calibrated_probability  # noqa: E402
+from sentry_image.engine.detector import Detector  # noqa: E402
+
+MAX_HEATMAP_TILES = 256
+
+
+def heatmap_boxes(width: int, height: int, crop: int) -> list[tuple[int, int, int, int]]:
+    """Tiles of the model's crop size on a half-tile stride (coarser on huge images), covering the image."""
+    tw, th = min(crop, width), min(crop, height)
+    stride = max(8, min(tw, th) // 2)
+    while True:
+        xs = list(range(0, max(1, width - tw + 1), stride))
+        ys = list(range(0, max(1, height - th + 1), stride))
+        if xs[-1] != width - tw:
+            xs.append(width - tw)
+        if ys[-1] != height - th:
+            ys.append(height - th)
+        if len(xs) * len(ys) <= MAX_HEATMAP_TILES:
+            return [(x, y, x + tw, y + th) for y in ys for x in xs]
+        stride *= 2
+
+
+def tile_scores(detector: Detector, img: Image.Image) -> tuple[list[tuple[int, int, int, int]], list[float]]:
+    """Calibrated P(AI) of each heatmap tile."""
+    boxes = heatmap_boxes(img.width, img.height, detector.spec.crop)
+    # Each crop is at most one tile in size, so the detector scores it as exactly one tile.
+    logits = [tiles[0] for tiles, _ in detector.logits([img.crop(b) for b in boxes])]
+    cal = detector.card["calibration"]
+    return boxes, [calibrated_probability(z, float(cal["temperature"]), float(cal["shift"])) for z in logits]
+
+
+def render_heatmap(
+    img: Image.Image, boxes: list[tuple[int, int, int, int]], scores: list[float], alpha: float = 0.45
+) -> bytes:
+    """PNG bytes: the image with a red (AI) to green (real) overlay averaged over overlapping tiles."""
+    total = np.zeros((img.height, img.width), dtype=np.float32)
+    count = np.zeros_like(total)
+    for (left, top, right, bottom), s in zip(boxes, scores, strict=True):
+        total[top:bottom, left:right] += s
+        count[top:bottom, left:right] += 1
+    grid = np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0)
+    colours = colormaps["RdYlGn_r"](np.nan_to_num(grid, nan=0.5))[..., :3]
+    base = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    mixed = np.where(np.isnan(grid)[..., None], base, base * (1 - alpha) + colours * alpha)
+    out = Image.fromarray((mixed * 255 + 0.5).astype(np.uint8))
+    buf = io.BytesIO()
+    out.save(buf, format="PNG")
+    return buf.getvalue()
