@@ -10,7 +10,6 @@ and survives mild JPEG re-encoding (see tests/test_watermark.py for where it sto
 from __future__ import annotations
 
 import numpy as np
-from imwatermark import WatermarkDecoder
 from PIL import Image
 
 from sentry_image.provenance.evidence import AI, Evidence
@@ -34,6 +33,8 @@ MAX_PIXELS = 16_000_000
 
 def decode_bits(img: Image.Image, length: int) -> list[int]:
     """The ``length`` watermark bits the dwtDct decoder reads from ``img``."""
+    from imwatermark import WatermarkDecoder  # imported here: OpenCV needs system libraries (libGL)
+
     bgr = np.asarray(img.convert("RGB"))[:, :, ::-1].copy()
     decoded = WatermarkDecoder("bits", length).decode(bgr, "dwtDct")
     return [int(bool(b)) for b in decoded]
