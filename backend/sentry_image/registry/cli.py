@@ -40,7 +40,7 @@ def run_models(args: argparse.Namespace) -> int:
             active = store.active_id()
             table = Table(title="Installed models")
             for col in ("", "id", "name", "architecture", "size", "val ROC-AUC", "kind"):
-                table.add_column(col)
+                table.add_column(col, overflow="fold")
             for m in store.list():
                 s = m.summary()
                 auc = s["metrics"].get("roc_auc")

