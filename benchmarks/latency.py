@@ -4,7 +4,7 @@
 
 Starts the service in-process on a free loopback port, posts a 1024x1024 JPEG and a 512x512 PNG as raw
 bodies (each a fresh image, so the cache never answers), and prints the medians of the service's own
-timings (decode / model / total) and of the client-side round trip.
+timings (decode / model / provenance / total) and of the client-side round trip.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def run_detection(
     model_id = detector.model_id
     for item in items:
         t0 = time.perf_counter()
-        timings = {"fetch": 0.0, "decode": 0.0, "model": 0.0, "total": 0.0}
+        timings = {"fetch": 0.0, "decode": 0.0, "model": 0.0, "provenance": 0.0, "total": 0.0}
         try:
             if item.error is not None:
                 raise item.error
@@ -81,13 +81,16 @@ def run_detection(
         scores = detector.score([p[1] for p in pending])
         for (item, img, timings, sha, t0), sc in zip(pending, scores, strict=True):
             timings["model"] = sc.model_ms
+            t2 = time.perf_counter()
+            fused = assess(item.data, sc.score, detector.thresholds, img)
+            timings["provenance"] = (time.perf_counter() - t2) * 1000.0
             timings["total"] = (time.perf_counter() - t0) * 1000.0
             result = {
                 "id": item.id,
                 "source": item.source,
                 "sha256": sha,
                 "model": model_id,
-                **assess(item.data, sc.score, detector.thresholds, img),
+                **fused,
                 "width": img.width,
                 "height": img.height,
                 "timings_ms": {k: round(v, 2) for k, v in timings.items()},
@@ -104,5 +107,5 @@ def _from_cache(cached: dict[str, Any], item: Item, t0: float) -> dict[str, Any]
         "id": item.id,
         "source": item.source,
         "cached": True,
-        "timings_ms": {"fetch": 0.0, "decode": 0.0, "model": 0.0, "total": total},
+        "timings_ms": {"fetch": 0.0, "decode": 0.0, "model": 0.0, "provenance": 0.0, "total": total},
     }
