@@ -166,3 +166,18 @@ def test_inspect_command(tmp_path, capsys, store_with_model) -> None:
     assert main(["inspect", str(f)]) == 0
     assert "ComfyUI" in capsys.readouterr().out
     assert main(["inspect", str(tmp_path / "missing.png")]) == 1
+
+
+def test_iptc_iim_digital_source_type() -> None:
+    import struct
+
+    uri = b"http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    iim = b"\x1c\x02\x00\x00\x02\x00\x04" + b"\x1c\x02\x28" + struct.pack(">H", len(uri)) + uri  # 2:40 instructions
+    block = b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(iim)) + iim + (b"\x00" if len(iim) % 2 else b"")
+    app13 = b"Photoshop 3.0\x00" + block
+    buf = io.BytesIO()
+    IMG.save(buf, format="JPEG")
+    jpeg = buf.getvalue()
+    data = jpeg[:2] + b"\xff\xed" + struct.pack(">H", len(app13) + 2) + app13 + jpeg[2:]
+    ev = analyze_provenance(data)
+    assert ev[0].source == "iptc" and ev[0].signal == "digital_source_type:trainedAlgorithmicMedia"

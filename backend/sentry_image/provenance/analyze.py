@@ -13,6 +13,7 @@ from sentry_image.provenance.camera import analyze_camera
 from sentry_image.provenance.content_credentials import analyze_c2pa
 from sentry_image.provenance.evidence import Evidence, analyzer_error
 from sentry_image.provenance.generator_metadata import analyze_exif_generator, analyze_png_text, exif_strings
+from sentry_image.provenance.iptc_iim import analyze_iptc_iim
 from sentry_image.provenance.watermark import analyze_watermark
 from sentry_image.provenance.xmp import analyze_xmp
 
@@ -44,6 +45,7 @@ def analyze_provenance(data: bytes, image: Image.Image | None = None) -> list[Ev
     evidence += _guarded("png_text", lambda: analyze_png_text(info) if img.format == "PNG" else [])
     evidence += _guarded("exif", read_fields)
     evidence += _guarded("xmp", lambda: analyze_xmp(data, info))
+    evidence += _guarded("iptc", lambda: analyze_iptc_iim(img) if img.format in ("JPEG", "TIFF") else [])
     evidence += _guarded("camera", lambda: analyze_camera(exif, fields))
     evidence += _guarded("c2pa", lambda: analyze_c2pa(data))
     evidence += _guarded("watermark", lambda: analyze_watermark(image or decode_image(data)))
