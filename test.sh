@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
-# Install everything (first run) and run the whole test suite. Extra arguments go to pytest.
+# Install everything (first run) and run the whole test suite: the Python tests, then the extension's
+# unit tests and its end-to-end test in headless Chromium. Arguments go to pytest, and then only the
+# Python tests run (e.g. ./test.sh -k service).
 set -euo pipefail
 SENTRY_DEV=1
 source "$(dirname "$0")/scripts/setup-venv.sh"
 cd "$ROOT"
 "$VENV/bin/python" -m pytest "$@"
+[ "$#" -eq 0 ] || exit 0
+
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing Debian's chromium for the extension's end-to-end test" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+cd "$ROOT/extension"
+npm ci --no-audit --no-fund --loglevel=error
+node --test tests/unit/
+node --test --test-concurrency=1 tests/e2e/

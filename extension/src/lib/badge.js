@@ -1,0 +1,43 @@
+/* Badge state machine and presentation. States: pending -> ai | uncertain | real | error; a badge is
+ * shown for "ai" and "uncertain" (and "real" when the user asks for it), never while pending. */
+(function (root) {
+  'use strict';
+
+  const LABELS = { ai: 'likely AI', uncertain: 'uncertain', real: 'likely real', error: 'not checked' };
+
+  /** Map a verdict (with optional user thresholds overriding the service's) to a badge state. */
+  function stateFor(result, thresholds) {
+    if (!result || result.error || typeof result.score !== 'number') return 'error';
+    const t = thresholds || {};
+    if (typeof t.likelyAi === 'number' && typeof t.likelyReal === 'number') {
+      if (result.score >= t.likelyAi) return 'ai';
+      if (result.score <= t.likelyReal) return 'real';
+      return 'uncertain';
+    }
+    return { likely_ai: 'ai', uncertain: 'uncertain', likely_real: 'real' }[result.verdict] || 'error';
+  }
+
+  /** Allowed transitions: only pending resolves; a resolved badge changes only by a new check. */
+  function transition(current, next) {
+    if (current === undefined || current === 'pending') return next;
+    if (next === 'pending') return 'pending';
+    return current;
+  }
+
+  /** What to draw: {visible, text, className, ariaLabel}. */
+  function present(state, result, options) {
+    const o = options || {};
+    const visible = state === 'ai' || state === 'uncertain' || (state === 'real' && Boolean(o.showReal));
+    const score = result && typeof result.score === 'number' ? ` (P(AI) ${result.score.toFixed(2)})` : '';
+    return {
+      visible,
+      text: LABELS[state] || '',
+      className: `sentry-badge sentry-badge--${state}`,
+      ariaLabel: `Sentry-Image: ${LABELS[state] || state}${score}. Press for details.`,
+    };
+  }
+
+  const api = { LABELS, stateFor, transition, present };
+  root.SentryBadge = api;
+  if (typeof module !== 'undefined' && module.exports) module.exports = api;
+})(typeof globalThis !== 'undefined' ? globalThis : this);
