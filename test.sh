@@ -9,11 +9,17 @@ cd "$ROOT"
 "$VENV/bin/python" -m pytest "$@"
 [ "$#" -eq 0 ] || exit 0
 
-if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "installing Debian's chromium for the extension's end-to-end test" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/firefox-esr ]; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing Debian's chromium and firefox-esr for the extension's end-to-end tests" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium firefox-esr >/dev/null
 fi
 cd "$ROOT/extension"
 npm ci --no-audit --no-fund --loglevel=error
 node --test tests/unit/
 node --test --test-concurrency=1 tests/e2e/
+# The Firefox package must pass Mozilla's linter with no errors.
+FFDIR="$(mktemp -d)"
+"$VENV/bin/python" "$ROOT/build_scripts/build_extension.py" --out "$FFDIR" >/dev/null
+(cd "$FFDIR" && mkdir firefox && cd firefox && "$VENV/bin/python" -m zipfile -e ../sentry-image-firefox-*.zip .)
+npx web-ext lint --source-dir "$FFDIR/firefox" --no-input --self-hosted
+rm -rf "$FFDIR"
