@@ -57,3 +57,15 @@ def test_small_images_are_skipped() -> None:
     with pytest.raises(RuntimeError):  # the reference encoder itself refuses images this small
         embed(photo_like(np.random.default_rng(1), 128), SDXL_BITS)
     assert analyze_watermark(photo_like(np.random.default_rng(1), 128)) == []
+
+
+def test_one_pass_decoding_equals_the_library_decoder() -> None:
+    from imwatermark import WatermarkDecoder
+
+    from sentry_image.provenance.watermark import decode_bits
+
+    marked = embed(BASE, KNOWN_MARKS["Stable Diffusion 1.x"])
+    bgr = np.asarray(marked)[:, :, ::-1].copy()
+    for length in (32, 48, 136):
+        reference = [int(bool(b)) for b in WatermarkDecoder("bits", length).decode(bgr, "dwtDct")]
+        assert decode_bits(marked, length) == reference

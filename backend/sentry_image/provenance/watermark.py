@@ -31,21 +31,53 @@ MIN_SIDE = 256
 MAX_PIXELS = 16_000_000
 
 
-def decode_bits(img: Image.Image, length: int) -> list[int]:
-    """The ``length`` watermark bits the dwtDct decoder reads from ``img``."""
-    from imwatermark import WatermarkDecoder  # imported here: OpenCV needs system libraries (libGL)
+SCALES = (0, 36, 36)  # the reference pipelines' dwtDct settings (the library's defaults)
+
+
+def block_scores(img: Image.Image) -> list[np.ndarray]:
+    """Per-block watermark scores of each marked chroma channel, in the decoder's block order.
+
+    The scores do not depend on the message length, so one pass serves every known message; the
+    per-block inference is the library's own (``EmbedMaxDct.decode_frame``).
+    """
+    import cv2  # imported here: OpenCV needs system libraries (libGL)
+    import pywt
+    from imwatermark.maxDct import EmbedMaxDct
 
     bgr = np.asarray(img.convert("RGB"))[:, :, ::-1].copy()
-    decoded = WatermarkDecoder("bits", length).decode(bgr, "dwtDct")
-    return [int(bool(b)) for b in decoded]
+    rows, cols = bgr.shape[:2]
+    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
+    embed = EmbedMaxDct(watermarks=[], wmLen=1, scales=list(SCALES))
+    out = []
+    for channel in range(2):  # as the library's decoder: channels 0 and 1, skipping scale 0
+        if SCALES[channel] <= 0:
+            continue
+        ca1, _ = pywt.dwt2(yuv[: rows // 4 * 4, : cols // 4 * 4, channel], "haar")
+        out.append(np.array(embed.decode_frame(ca1, SCALES[channel], [[]])[0], dtype=np.float64))
+    return out
+
+
+def bits_from_scores(scores: list[np.ndarray], length: int) -> list[int]:
+    """Aggregate block scores into ``length`` bits exactly as the library's decoder does."""
+    bits = []
+    for k in range(length):
+        vals = np.concatenate([s[k::length] for s in scores])
+        bits.append(int(vals.mean() * 255 > 127) if len(vals) else 0)
+    return bits
+
+
+def decode_bits(img: Image.Image, length: int) -> list[int]:
+    """The ``length`` watermark bits the dwtDct decoder reads from ``img``."""
+    return bits_from_scores(block_scores(img), length)
 
 
 def analyze_watermark(img: Image.Image) -> list[Evidence]:
     """Evidence when a known generator watermark is found; nothing otherwise."""
     if min(img.size) < MIN_SIDE or img.width * img.height > MAX_PIXELS:
         return []
+    scores = block_scores(img)
     for name, pattern in KNOWN_MARKS.items():
-        bits = decode_bits(img, len(pattern))
+        bits = bits_from_scores(scores, len(pattern))
         agreement = sum(a == b for a, b in zip(bits, pattern, strict=True)) / len(pattern)
         if agreement >= MATCH_AT:
             shown = "".join(map(str, bits))
