@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import socket
@@ -46,10 +47,8 @@ def warm_up(app) -> None:  # noqa: ANN001
     buf = io.BytesIO()
     Image.new("RGB", (256, 256), (128, 128, 128)).save(buf, format="PNG")
     analyze_provenance(buf.getvalue())
-    try:
+    with contextlib.suppress(SentryError):  # no model installed: /detect will say so
         app.extensions["sentry"]["active"].get()
-    except SentryError:
-        pass
 
 
 def run_server(config: ServiceConfig) -> None:
