@@ -1,18 +1,15 @@
 #!/usr/bin/env bash
-# Install everything (first run) and run the whole test suite: the Python tests, then the extension's
-# unit tests and its end-to-end test in headless Chromium. Arguments go to pytest, and then only the
-# Python tests run (e.g. ./test.sh -k service).
+# Install everything (first run) and run the whole test suite: the Python tests (desktop window under
+# Xvfb included), then the extension's unit tests and its end-to-end tests in Chromium and Firefox.
+# Arguments go to pytest, and then only the Python tests run (e.g. ./test.sh -k service).
 set -euo pipefail
 SENTRY_DEV=1
 source "$(dirname "$0")/scripts/setup-venv.sh"
 cd "$ROOT"
+bash "$ROOT/scripts/system-packages.sh"
 "$VENV/bin/python" -m pytest "$@"
 [ "$#" -eq 0 ] || exit 0
 
-if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/firefox-esr ]; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "installing Debian's chromium and firefox-esr for the extension's end-to-end tests" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium firefox-esr >/dev/null
-fi
 cd "$ROOT/extension"
 npm ci --no-audit --no-fund --loglevel=error
 node --test tests/unit/

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from c2pa_fixtures import sign_jpeg
 from PIL import Image
 
+from c2pa_fixtures import sign_jpeg
 from conftest import encode, photo_like
 from sentry_image.provenance.analyze import analyze_provenance
 from sentry_image.provenance.content_credentials import analyze_c2pa

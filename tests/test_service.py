@@ -25,7 +25,7 @@ def test_health_needs_no_token_and_names_the_model(client) -> None:
     assert r.status_code == 200
     body = r.get_json()
     assert body["status"] == "ok" and body["ready"] and body["model"]["id"] == "tiny-npr"
-    assert body["device"] in ("cpu", "cuda")
+    assert body["device"] in ("cpu", "cuda") and body["badges_paused"] is False
 
 
 def test_detect_raw_body(client) -> None:

@@ -25,7 +25,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_parser(sub)
     add_train_parser(sub)
     add_eval_parsers(sub)
+    d = sub.add_parser("desktop", help="open the desktop app (window + tray icon)", add_help=False)
+    d.add_argument("desktop_args", nargs=argparse.REMAINDER)
+    d.set_defaults(func=run_desktop)
     return parser
+
+
+def run_desktop(args: argparse.Namespace) -> int:
+    """Start the pywebview desktop app (its own options follow, e.g. --port, --no-tray)."""
+    try:
+        from sentry_image_desktop.app import main as desktop_main
+    except ImportError as exc:
+        print(f"error: the desktop app needs pywebview and pystray ({exc})", file=sys.stderr)
+        return 1
+    return desktop_main(args.desktop_args)
 
 
 def main(argv: list[str] | None = None) -> int:

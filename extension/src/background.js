@@ -159,7 +159,16 @@ async function handle(msg, sender) {
         return { error: { code: e.serviceDown ? 'service_down' : e.code || 'error', message: e.message } };
       }
     case 'status': return status();
-    case 'settings': return getSettings();
+    case 'settings': {
+      // The desktop app's tray can pause badges for every browser through the service.
+      const s = await getSettings();
+      try {
+        const h = await (await fetch(api(s, '/health'), { signal: AbortSignal.timeout(1500) })).json();
+        return { ...s, paused: s.paused || Boolean(h.badges_paused) };
+      } catch (e) {
+        return s;
+      }
+    }
     case 'saveSettings': {
       const saved = await saveSettings(msg.settings);
       queue = null;

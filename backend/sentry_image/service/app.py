@@ -29,6 +29,7 @@ from sentry_image.service.security import (
     origin_allowed,
     token_from_headers,
 )
+from sentry_image.settings import load_settings
 
 API = "/api/v1"
 PUBLIC_PATHS = {f"{API}/health", f"{API}/pair", f"{API}/openapi.json"}
@@ -95,7 +96,14 @@ def create_app(
             model = None
         device = "cuda" if (config.device in ("auto", "cuda") and torch.cuda.is_available()) else "cpu"
         return jsonify(
-            {"status": "ok", "version": __version__, "device": device, "model": model, "ready": model is not None}
+            {
+                "status": "ok",
+                "version": __version__,
+                "device": device,
+                "model": model,
+                "ready": model is not None,
+                "badges_paused": bool(load_settings().get("badges_paused")),
+            }
         )
 
     @app.get(f"{API}/openapi.json")

@@ -1,0 +1,1 @@
+"""Sentry-Image desktop app: a pywebview window (HTML UI + Python bridge) and a tray icon."""

@@ -1,0 +1,254 @@
+'use strict';
+/* The window's UI. Everything real happens in Python through window.pywebview.api (see api.py). */
+const $ = (id) => document.getElementById(id);
+const api = () => window.pywebview.api;
+let currentJob = null;
+let shown = 0;
+let thresholds = null;
+const VERDICT_TEXT = { likely_ai: 'likely AI', uncertain: 'uncertain', likely_real: 'likely real' };
+
+function toast(msg) {
+  const t = $('toast');
+  t.textContent = msg;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 3500);
+}
+window.sentryToast = toast;
+
+function verdictOf(r) {
+  if (r.error) return 'error';
+  if (thresholds) return r.score >= thresholds.likely_ai ? 'likely_ai' : r.score <= thresholds.likely_real ? 'likely_real' : 'uncertain';
+  return r.verdict;
+}
+
+function resultCard(r) {
+  const el = document.createElement('article');
+  el.className = 'result';
+  el.tabIndex = 0;
+  const v = verdictOf(r);
+  el.dataset.verdict = v;
+  if (r.thumbnail) {
+    const img = document.createElement('img');
+    img.src = r.thumbnail;
+    img.alt = r.name || r.path;
+    el.appendChild(img);
+  }
+  const body = document.createElement('div');
+  body.className = 'body';
+  const name = document.createElement('div');
+  name.className = 'name';
+  name.textContent = r.name || r.path;
+  const badge = document.createElement('span');
+  badge.className = `badge ${v}`;
+  badge.textContent = v === 'error' ? 'not checked' : VERDICT_TEXT[v];
+  body.append(name, badge);
+  if (!r.error) {
+    const score = document.createElement('span');
+    score.className = 'muted';
+    score.textContent = `  P(AI) ${r.score.toFixed(2)}`;
+    const bar = document.createElement('div');
+    bar.className = 'bar';
+    const fill = document.createElement('span');
+    fill.style.width = `${Math.round(r.score * 100)}%`;
+    bar.appendChild(fill);
+    body.append(score, bar);
+  }
+  const why = document.createElement('p');
+  why.className = 'why';
+  why.textContent = r.error ? r.error.message : r.explanation;
+  body.appendChild(why);
+  el.appendChild(body);
+  const open = () => showDetail(r);
+  el.addEventListener('click', open);
+  el.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
+  return el;
+}
+
+async function showDetail(r) {
+  const d = $('detail-body');
+  d.textContent = '';
+  const h = document.createElement('h3');
+  h.textContent = `${r.name || r.path}: ${r.error ? 'not checked' : VERDICT_TEXT[verdictOf(r)]}`;
+  d.appendChild(h);
+  const p = document.createElement('p');
+  p.textContent = r.error ? r.error.message : `${r.explanation} (model ${r.model}, pixel score ${Number(r.pixel_score).toFixed(2)})`;
+  d.appendChild(p);
+  (r.evidence || []).forEach((e) => {
+    const li = document.createElement('p');
+    li.className = 'muted';
+    li.textContent = `${e.source} · ${e.strength} · ${e.detail}`;
+    d.appendChild(li);
+  });
+  $('detail').showModal();
+  if (r.path && !r.error) {
+    const hm = await api().heatmap(r.path);
+    if (hm.dataUrl) {
+      const img = document.createElement('img');
+      img.src = hm.dataUrl;
+      img.alt = 'Heatmap: red tiles look AI-generated, green tiles look real';
+      d.appendChild(img);
+    }
+  }
+}
+
+async function poll() {
+  if (!currentJob) return;
+  const s = await api().job_status(currentJob, shown);
+  for (const r of s.results) $('results').appendChild(resultCard(r));
+  shown += s.results.length;
+  $('progress-bar').max = s.total;
+  $('progress-bar').value = s.done;
+  $('progress-text').textContent = `${s.done} of ${s.total}${s.cancelled ? ' (cancelled)' : ''}`;
+  if (s.error) toast(s.error);
+  if (s.finished) {
+    $('progress').hidden = true;
+    $('export-bar').hidden = false;
+    document.body.dataset.jobDone = currentJob;
+    refreshStatus();
+    return;
+  }
+  setTimeout(poll, 250);
+}
+
+window.sentryShowJob = (started) => {
+  if (!started || started.error) { toast(started ? started.error : 'nothing to check'); return; }
+  currentJob = started.job;
+  shown = 0;
+  $('results').textContent = '';
+  $('export-bar').hidden = true;
+  $('progress').hidden = false;
+  poll();
+};
+
+window.sentryCheckPaths = async (paths) => window.sentryShowJob(await api().check_paths(paths));
+
+async function refreshStatus() {
+  const s = await api().status();
+  $('service-pill').textContent = s.running ? `service running · ${s.device}` : 'service stopped';
+  $('service-pill').className = `pill ${s.running ? 'running' : ''}`;
+  $('svc-status').textContent = s.running ? `running${s.started_here ? ' (started by this app)' : ' (found running)'}` : 'stopped';
+  $('svc-port').textContent = s.port;
+  $('svc-device').textContent = s.device || '—';
+  $('svc-model').textContent = s.model ? `${s.model.name} (${s.model.id})` : '—';
+  $('svc-log').textContent = (await api().service_log()).join('\n');
+}
+
+async function refreshModels() {
+  const { active, models } = await api().list_models();
+  const box = $('models');
+  box.textContent = '';
+  models.forEach((m) => {
+    const c = document.createElement('div');
+    c.className = `card${m.id === active ? ' active' : ''}`;
+    const auc = m.metrics && m.metrics.roc_auc !== undefined ? m.metrics.roc_auc.toFixed(3) : '—';
+    const acc = m.metrics && m.metrics.balanced_acc !== undefined ? m.metrics.balanced_acc.toFixed(3) : '—';
+    c.innerHTML = `<h3></h3><p class="muted"></p><p></p><p class="muted"></p>
+      <label class="row"><input type="checkbox" class="eval-pick"> include in evaluation</label>
+      <button type="button" class="use">Use</button> <button type="button" class="remove">Remove</button>`;
+    c.querySelector('h3').textContent = `${m.name}${m.id === active ? ' — active' : ''}`;
+    c.querySelectorAll('p')[0].textContent = `${m.id} · ${m.architecture} · ${(m.size_bytes / 1e6).toFixed(1)} MB · ${m.license}${m.builtin ? ' · built in' : ''}`;
+    c.querySelectorAll('p')[1].textContent = `Validation: ROC-AUC ${auc}, balanced accuracy ${acc}`;
+    c.querySelectorAll('p')[2].textContent = `Trained on ${m.training.real || '?'} real / ${m.training.ai || '?'} AI images${m.training.aligned_fakes ? ` (+${m.training.aligned_fakes} aligned fakes)` : ''}. ${m.paper}`;
+    c.querySelector('.eval-pick').value = m.id;
+    c.querySelector('.use').addEventListener('click', async () => { const r = await api().set_active_model(m.id); if (r.error) toast(r.error); refreshModels(); refreshStatus(); });
+    const rm = c.querySelector('.remove');
+    rm.disabled = m.builtin;
+    rm.title = m.builtin ? 'The built-in model cannot be removed' : '';
+    rm.addEventListener('click', async () => { const r = await api().remove_model(m.id); if (r.error) toast(r.error); refreshModels(); });
+    box.appendChild(c);
+  });
+}
+
+async function evalPoll(job) {
+  const s = await api().job_status(job, 0);
+  $('eval-msg').textContent = `${s.done} of ${s.total} models evaluated`;
+  if (!s.finished) { setTimeout(() => evalPoll(job), 500); return; }
+  if (s.error) { toast(s.error); return; }
+  const out = $('eval-out');
+  out.textContent = '';
+  const pre = document.createElement('pre');
+  pre.className = 'log';
+  pre.textContent = s.markdown;
+  out.appendChild(pre);
+  Object.entries(s.plots || {}).forEach(([name, url]) => {
+    const img = document.createElement('img');
+    img.src = url;
+    img.alt = name;
+    img.style.maxWidth = '48%';
+    out.appendChild(img);
+  });
+}
+
+function setupTabs() {
+  document.querySelectorAll('nav [role=tab]').forEach((b) => b.addEventListener('click', () => {
+    document.querySelectorAll('nav [role=tab]').forEach((x) => x.setAttribute('aria-selected', String(x === b)));
+    document.querySelectorAll('.tab').forEach((t) => { t.hidden = t.id !== `tab-${b.dataset.tab}`; });
+    if (b.dataset.tab === 'models') refreshModels();
+    if (b.dataset.tab === 'service') refreshStatus();
+  }));
+}
+
+function setupCheck() {
+  $('pick-files').addEventListener('click', async () => { const p = await api().pick_paths('files'); if (p.length) window.sentryCheckPaths(p); });
+  $('pick-folder').addEventListener('click', async () => { const p = await api().pick_paths('folder'); if (p.length) window.sentryCheckPaths(p); });
+  $('cancel').addEventListener('click', () => currentJob && api().cancel_job(currentJob));
+  const drop = $('drop');
+  ['dragenter', 'dragover'].forEach((e) => drop.addEventListener(e, () => drop.classList.add('over')));
+  ['dragleave', 'drop'].forEach((e) => drop.addEventListener(e, () => drop.classList.remove('over')));
+  document.addEventListener('paste', async (e) => {
+    const item = Array.from(e.clipboardData.items).find((i) => i.type.startsWith('image/'));
+    if (!item) return;
+    const reader = new FileReader();
+    reader.onload = async () => {
+      const r = await api().check_image_data(reader.result);
+      if (r.error && !r.score) toast(r.error.message || r.error);
+      $('results').prepend(resultCard(r));
+    };
+    reader.readAsDataURL(item.getAsFile());
+  });
+  for (const fmt of ['csv', 'json']) {
+    $(`export-${fmt}`).addEventListener('click', async () => {
+      const [path] = await api().pick_paths('files');
+      if (!path) return;
+      const r = await api().export_results(currentJob, fmt, path);
+      $('export-msg').textContent = r.error || `${r.rows} rows written to ${r.written}`;
+    });
+  }
+}
+
+function setupOthers() {
+  $('import-model').addEventListener('click', async () => { const r = await api().import_model(null); $('models-msg').textContent = r.error || (r.imported ? `imported ${r.imported}` : ''); refreshModels(); });
+  $('eval-pick').addEventListener('click', async () => {
+    const ids = Array.from(document.querySelectorAll('.eval-pick:checked')).map((c) => c.value);
+    if (!ids.length) { toast('Tick at least one model'); return; }
+    const [folder] = await api().pick_paths('folder');
+    if (!folder) return;
+    const r = await api().evaluate_models(folder, ids);
+    if (r.error) toast(r.error); else evalPoll(r.job);
+  });
+  $('svc-start').addEventListener('click', async () => { $('svc-status').textContent = 'starting…'; const r = await api().start_service(); if (!r.ok) toast(r.error); refreshStatus(); });
+  $('svc-stop').addEventListener('click', async () => { const r = await api().stop_service(); if (!r.ok) toast(r.error); refreshStatus(); });
+  $('pair').addEventListener('click', async () => { const r = await api().pairing_code(); $('pair-code').textContent = r.code || r.error; });
+  $('save-settings').addEventListener('click', async () => {
+    const th = $('own-thresholds').checked ? { likely_ai: Number($('th-ai').value), likely_real: Number($('th-real').value) } : null;
+    const r = await api().save_settings({ thresholds: th, start_on_login: $('login').checked });
+    $('settings-msg').textContent = r.error || 'Saved.';
+    if (!r.error) thresholds = r.thresholds;
+  });
+}
+
+window.addEventListener('pywebviewready', async () => {
+  setupTabs();
+  setupCheck();
+  setupOthers();
+  const s = await api().get_settings();
+  thresholds = s.thresholds;
+  $('own-thresholds').checked = Boolean(thresholds);
+  if (thresholds) { $('th-ai').value = thresholds.likely_ai; $('th-real').value = thresholds.likely_real; }
+  $('login').checked = s.start_on_login;
+  $('login').disabled = !s.start_on_login_supported;
+  refreshStatus();
+  setInterval(refreshStatus, 5000);
+  document.body.dataset.ready = '1';
+});

@@ -1,0 +1,214 @@
+"""The desktop app: the js_api bridge as plain Python against a real service, the real window under
+Xvfb (driven through the bridge, screenshot saved), and the tray process starting and quitting."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from waitress.server import create_server
+
+from conftest import encode, generated_like, photo_like
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+pytest.importorskip("webview", reason="pywebview is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def two_images(tmp_path: Path) -> list[str]:
+    rng = np.random.default_rng(21)
+    a, b = tmp_path / "photo.jpg", tmp_path / "generated.png"
+    a.write_bytes(encode(photo_like(rng, 160), "JPEG", quality=92))
+    b.write_bytes(encode(generated_like(rng, 160)))
+    return [str(a), str(b)]
+
+
+@pytest.fixture
+def running_service(store_with_model):
+    """A real service (waitress) already running when the app starts: the app must adopt it."""
+    from sentry_image.service.app import create_app
+    from sentry_image.service.config import ServiceConfig
+    from sentry_image.service.pairing import load_or_create_token
+
+    port = free_port()
+    server = create_server(
+        create_app(ServiceConfig(port=port), load_or_create_token(), store=store_with_model),
+        host="127.0.0.1",
+        port=port,
+        threads=4,
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    yield port
+    server.close()
+
+
+def wait_job(api, job_id: str) -> dict:
+    for _ in range(600):
+        s = api.job_status(job_id)
+        if s["finished"]:
+            return s
+        time.sleep(0.1)
+    raise TimeoutError(job_id)
+
+
+def test_bridge_against_a_running_service(running_service: int, two_images: list[str], tmp_path: Path) -> None:
+    from sentry_image_desktop.api import DesktopApi
+
+    api = DesktopApi(port=running_service)
+    status = api.status()
+    assert status["running"] and not status["started_here"] and status["model"]["id"] == "tiny-npr"
+    assert api.start_service() == {"ok": True, "already_running": True}
+    started = api.check_paths([str(Path(two_images[0]).parent)])
+    done = wait_job(api, started["job"])
+    assert done["total"] == 2 and done["error"] is None
+    by_name = {r["name"]: r for r in done["results"]}
+    assert set(by_name) == {"photo.jpg", "generated.png"}
+    assert all(
+        r["verdict"] in ("likely_ai", "uncertain", "likely_real") and r["thumbnail"].startswith("data:image/jpeg")
+        for r in by_name.values()
+    )
+    assert by_name["generated.png"]["score"] > by_name["photo.jpg"]["score"]
+    assert api.export_results(started["job"], "csv", str(tmp_path / "r.csv"))["rows"] == 2
+    assert "photo.jpg" in (tmp_path / "r.csv").read_text()
+    assert (
+        len(
+            json.loads(
+                (tmp_path / "r.json").read_text()
+                if api.export_results(started["job"], "json", str(tmp_path / "r.json"))
+                else "[]"
+            )
+        )
+        == 2
+    )
+    assert api.export_results(started["job"], "xml", str(tmp_path / "r.xml"))["error"]
+    assert api.heatmap(two_images[1])["dataUrl"].startswith("data:image/png")
+    assert len(api.pairing_code()["code"]) == 6
+    assert api.stop_service()["ok"] is False  # not ours to stop
+    (tmp_path / "empty").mkdir()
+    assert api.check_paths([str(tmp_path / "empty")])["error"] == "no image files found"
+    missing = wait_job(api, api.check_paths([str(tmp_path / "missing.png")])["job"])
+    assert missing["results"][0]["error"]["code"] == "read_error"
+
+
+def test_bridge_models_settings_and_paste(
+    running_service: int, two_images: list[str], tmp_path: Path, tiny_dataset: Path
+) -> None:
+    import base64
+
+    from sentry_image_desktop.api import DesktopApi
+
+    api = DesktopApi(port=running_service)
+    models = api.list_models()
+    assert models["active"] == "tiny-npr" and models["models"][0]["architecture"] == "npr"
+    assert api.set_active_model("tiny-npr") == {"active": "tiny-npr"}
+    assert "no installed model" in api.set_active_model("nope")["error"]
+    assert "no model.json" in api.import_model(str(tmp_path))["error"]
+    data_url = "data:image/png;base64," + base64.b64encode(Path(two_images[1]).read_bytes()).decode()
+    pasted = api.check_image_data(data_url)
+    assert 0 <= pasted["score"] <= 1 and pasted["name"] == "pasted image"
+    assert api.check_image_data("not a data url")["error"]
+    assert api.save_settings({"thresholds": {"likely_ai": 0.2, "likely_real": 0.8}})["error"]
+    saved = api.save_settings({"thresholds": {"likely_ai": 0.8, "likely_real": 0.2}, "start_on_login": False})
+    assert saved["thresholds"] == {"likely_ai": 0.8, "likely_real": 0.2}
+    assert api.set_badges_paused(True) == {"badges_paused": True} and api.status()["badges_paused"]
+    job = api.evaluate_models(str(tiny_dataset / "synthetic" / "val"), ["tiny-npr"])
+    done = wait_job(api, job["job"])
+    assert done["error"] is None and "tiny-npr" in done["markdown"] and "leaderboard.png" in done["plots"]
+
+
+def test_bridge_starts_and_stops_its_own_service(sentry_home: Path) -> None:
+    from sentry_image_desktop.api import DesktopApi
+
+    api = DesktopApi(port=free_port())
+    assert api.status()["running"] is False
+    started = api.start_service()
+    try:
+        assert started == {"ok": True, "already_running": False}
+        status = api.status()
+        assert status["running"] and status["started_here"]
+    finally:
+        assert api.stop_service()["ok"]
+    assert api.status()["running"] is False
+    assert any("Sentry-Image service" in line for line in api.service_log())
+
+
+needs_x = pytest.mark.skipif(
+    not shutil.which("xvfb-run") or not shutil.which("import"),
+    reason="xvfb-run and ImageMagick's import are needed for the window test",
+)
+
+
+@needs_x
+def test_real_window_checks_two_images(two_images: list[str], sentry_home: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "desktop-check.png"
+    shot.unlink(missing_ok=True)
+    env = {**os.environ, "QTWEBENGINE_CHROMIUM_FLAGS": "--no-sandbox --disable-gpu"}
+    cmd = [
+        "xvfb-run",
+        "-a",
+        "-s",
+        "-screen 0 1280x800x24",
+        sys.executable,
+        str(ROOT / "tests" / "desktop_driver.py"),
+        str(free_port()),
+        str(shot),
+        *two_images,
+    ]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
+    last = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert last, proc.stdout[-2000:] + proc.stderr[-2000:]
+    out = json.loads(last[-1])
+    assert "error" not in out, out
+    assert [c["name"] for c in out["cards"]] == ["photo.jpg", "generated.png"]
+    assert all(c["verdict"] in ("likely_ai", "uncertain", "likely_real") and c["thumb"] for c in out["cards"])
+    assert all("P(AI)" in c["text"] for c in out["cards"])
+    assert out["pill"].startswith("service running")
+    assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+@needs_x
+@pytest.mark.skipif(
+    not shutil.which("trayer") or not shutil.which("dbus-run-session"),
+    reason="trayer and dbus-run-session are needed for the tray test",
+)
+def test_tray_process_starts_and_quits_cleanly() -> None:
+    script = (
+        "import time, sys\n"
+        "from sentry_image_desktop.tray import start_tray_process\n"
+        "proc, commands, status = start_tray_process()\n"
+        "time.sleep(3)\n"
+        "assert proc.is_alive(), 'tray died'\n"
+        "status.put({'service': 'running', 'paused': True})\n"
+        "time.sleep(1)\n"
+        "status.put({'quit': True})\n"
+        "proc.join(timeout=15)\n"
+        "print('exitcode', proc.exitcode)\n"
+        "sys.exit(0 if proc.exitcode == 0 else 1)\n"
+    )
+    inner = f'trayer --edge top --SetDockType true & sleep 1; {sys.executable} -c "$0"; rc=$?; kill %1; exit $rc'
+    proc = subprocess.run(
+        ["xvfb-run", "-a", "dbus-run-session", "--", "sh", "-c", inner, script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYSTRAY_BACKEND": "xorg"},
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "exitcode 0" in proc.stdout
