@@ -150,6 +150,12 @@
     for (const r of records) {
       r.addedNodes.forEach((n) => { if (n.nodeType === 1) watch(n); });
       if (r.type === 'attributes' && r.target.tagName === 'IMG') {
+        // A new src/srcset is a new image: drop the old verdict and its badge, check again when visible.
+        const old = tracked.get(r.target);
+        if (old && old.badge) {
+          old.badge.el.remove();
+          badges.delete(old.badge);
+        }
         tracked.delete(r.target);
         visibility.observe(r.target);
       }
