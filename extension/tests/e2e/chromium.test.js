@@ -82,6 +82,15 @@ test('extension in Chromium: pairing, badges, new images, card, disabled site, s
         return s && s !== 'pending';
       }), 60000);
 
+      // A changed src is a new image: its old badge goes, and badges keep matching verdicts.
+      await page.evaluate(() => { document.getElementById('img1').src = '/img/45'; });
+      await waitFor(() => page.evaluate(() => {
+        const imgs = Array.from(document.images).filter((i) => i.dataset.sentryVerdict);
+        const want = imgs.filter((i) => ['ai', 'uncertain'].includes(i.dataset.sentryVerdict)).length;
+        const have = Array.from(document.querySelectorAll('.sentry-badge')).filter((b) => !b.hidden).length;
+        return !imgs.some((i) => i.dataset.sentryVerdict === 'pending') && want === have;
+      }), 60000);
+
       // The context-menu path: right-click target + the message the menu item sends.
       await page.click('#img26', { button: 'right' }).catch(() => {});
       await page.keyboard.press('Escape');
