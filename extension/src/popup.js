@@ -11,8 +11,10 @@
   if (status.model) $('model').textContent = `Model: ${status.model.name} (${status.health.device})`;
 
   const [tab] = await B.tabs.query({ active: true, currentWindow: true });
-  const host = tab && tab.url ? normalizeHost(new URL(tab.url).hostname) : '';
-  $('site').textContent = host || 'this site';
+  const web = tab && tab.url && /^https?:/.test(tab.url);
+  const host = web ? normalizeHost(new URL(tab.url).hostname) : '';
+  $('site').textContent = host || '(not a web page)';
+  $('site-toggle').disabled = !web;
   let settings = await B.runtime.sendMessage({ type: 'settings' });
   $('site-toggle').checked = badgesEnabled(host, { ...settings, paused: false });
   $('pause').checked = Boolean(settings.paused);
