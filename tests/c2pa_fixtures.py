@@ -37,7 +37,7 @@ def _usage(ca: bool) -> x509.KeyUsage:
 
 
 @functools.lru_cache(maxsize=1)
-def test_signer_material() -> tuple[bytes, bytes]:
+def signer_material() -> tuple[bytes, bytes]:
     """(PEM chain of signer + test CA, PEM private key) for ES256 signing."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
@@ -78,7 +78,7 @@ def test_signer_material() -> tuple[bytes, bytes]:
 
 def sign_jpeg(jpeg: bytes, source_type: str, agent: str = "Test Generator 1.0") -> bytes:
     """``jpeg`` with an embedded, signed manifest whose c2pa.created action has ``source_type``."""
-    chain, pkey = test_signer_material()
+    chain, pkey = signer_material()
     signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(b"es256", chain, pkey, None))
     manifest = {
         "claim_generator_info": [{"name": "sentry-image-tests", "version": "0.1"}],

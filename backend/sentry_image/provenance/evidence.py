@@ -6,8 +6,7 @@ from dataclasses import asdict, dataclass
 
 # Direction of a piece of evidence.
 AI, REAL, NEUTRAL = "ai", "real", "neutral"
-# Strength, strongest first. "conclusive" is reserved for cryptographically valid claims.
-STRENGTHS = ("conclusive", "strong", "moderate", "weak", "none")
+# Strengths, strongest first: conclusive (cryptographically valid claims only), strong, moderate, weak, none.
 
 
 @dataclass(frozen=True)

@@ -48,13 +48,3 @@ def label_from_name(name: str) -> int | None:
 def label_from_value(value: str) -> int | None:
     """Map a label value from a CSV or sidecar (folder names plus 0/1, natural, synthetic...) to 0/1."""
     return VALUE_LABELS.get(value.strip().lower())
-
-
-def file_loader(path: str) -> Callable[[], bytes]:
-    """A loader reading a file's bytes on demand."""
-
-    def load() -> bytes:
-        with open(path, "rb") as fh:
-            return fh.read()
-
-    return load
