@@ -149,7 +149,9 @@ async function refreshModels() {
     c.querySelector('h3').textContent = `${m.name}${m.id === active ? ' — active' : ''}`;
     c.querySelectorAll('p')[0].textContent = `${m.id} · ${m.architecture} · ${(m.size_bytes / 1e6).toFixed(1)} MB · ${m.license}${m.builtin ? ' · built in' : ''}`;
     c.querySelectorAll('p')[1].textContent = `Validation: ROC-AUC ${auc}, balanced accuracy ${acc}`;
-    c.querySelectorAll('p')[2].textContent = `Trained on ${m.training.real || '?'} real / ${m.training.ai || '?'} AI images${m.training.aligned_fakes ? ` (+${m.training.aligned_fakes} aligned fakes)` : ''}. ${m.paper}`;
+    const aligned = m.training.aligned_fakes || 0;  // the card's AI count includes the aligned fakes
+    const ai = m.training.ai !== undefined ? m.training.ai - aligned : '?';
+    c.querySelectorAll('p')[2].textContent = `Trained on ${m.training.real || '?'} real / ${ai} AI images${aligned ? ` (+${aligned} aligned fakes)` : ''}. ${m.paper}`;
     c.querySelector('.eval-pick').value = m.id;
     c.querySelector('.use').addEventListener('click', async () => { const r = await api().set_active_model(m.id); if (r.error) toast(r.error); refreshModels(); refreshStatus(); });
     const rm = c.querySelector('.remove');
