@@ -144,8 +144,7 @@ def create_app(
     def detect() -> Any:
         detector = active.get()  # NoModelError -> 503 before any work
         items = _collect_items(config)
-        client = request.headers.get("Origin") or request.remote_addr or "local"
-        with limiter.slot(client):
+        with limiter.slot(_client_id()):
             results = run_detection(items, detector, fetcher, cache, config.max_pixels)
         status = 200
         if len(results) == 1 and "error" in results[0]:
@@ -163,13 +162,18 @@ def create_app(
         item = items[0]
         if item.error is not None:
             raise item.error
-        data = item.data if item.data is not None else fetcher.fetch(str(item.url)).data
-        img = decode_image(data, max_pixels=config.max_pixels)
-        with limiter.slot(request.headers.get("Origin") or request.remote_addr or "local"):
+        with limiter.slot(_client_id()):  # the fetch counts against the client's slots, as in /detect
+            data = item.data if item.data is not None else fetcher.fetch(str(item.url)).data
+            img = decode_image(data, max_pixels=config.max_pixels)
             boxes, scores = tile_scores(detector, img)
         return Response(render_heatmap(img, boxes, scores), mimetype="image/png")
 
     return app
+
+
+def _client_id() -> str:
+    """Who a request counts against for the concurrency limit: the extension's origin, else the peer."""
+    return request.headers.get("Origin") or request.remote_addr or "local"
 
 
 def _json_body() -> dict[str, Any]:
