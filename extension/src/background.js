@@ -28,6 +28,7 @@ async function getSettings() {
 
 async function saveSettings(settings) {
   const clean = { ...DEFAULTS, ...settings };
+  delete clean.servicePaused; // read from the service each time, never stored
   clean.serviceUrl = String(clean.serviceUrl).replace(/\/+$/, '');
   await B.storage.local.set({ settings: clean });
   return clean;
@@ -164,7 +165,7 @@ async function handle(msg, sender) {
       const s = await getSettings();
       try {
         const h = await (await fetch(api(s, '/health'), { signal: AbortSignal.timeout(1500) })).json();
-        return { ...s, paused: s.paused || Boolean(h.badges_paused) };
+        return { ...s, servicePaused: Boolean(h.badges_paused) };
       } catch (e) {
         return s;
       }

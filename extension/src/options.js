@@ -1,7 +1,9 @@
 'use strict';
 (async function () {
   const B = globalThis.SentryBrowser;
+  const { isServiceUrl } = globalThis.SentryMessages;
   const $ = (id) => document.getElementById(id);
+  const BAD_URL = 'The service address must be on this computer, e.g. http://127.0.0.1:8765.';
   let settings = await B.runtime.sendMessage({ type: 'settings' });
 
   function fill() {
@@ -23,6 +25,10 @@
   }
 
   $('save').addEventListener('click', async () => {
+    if (!isServiceUrl($('serviceUrl').value.trim())) {
+      $('saved').textContent = BAD_URL;
+      return;
+    }
     const likelyAi = Number($('likelyAi').value);
     const likelyReal = Number($('likelyReal').value);
     if ($('customThresholds').checked && !(likelyReal <= likelyAi && likelyReal >= 0 && likelyAi <= 1)) {
@@ -42,13 +48,24 @@
   });
 
   $('pair').addEventListener('click', async () => {
+    // Pair with the address in the field, saved or not.
+    const serviceUrl = $('serviceUrl').value.trim();
+    if (!isServiceUrl(serviceUrl)) {
+      $('pair-result').textContent = BAD_URL;
+      return;
+    }
+    if (serviceUrl && serviceUrl !== settings.serviceUrl) {
+      settings = await B.runtime.sendMessage({ type: 'saveSettings', settings: { ...settings, serviceUrl } });
+    }
     const r = await B.runtime.sendMessage({ type: 'pair', code: $('code').value.trim() });
-    $('pair-result').textContent = r.ok ? 'Paired.' : `Pairing failed: ${r.error || 'enter the 6-digit code'}`;
+    const why = r.error && typeof r.error === 'object' ? r.error.message : r.error;
+    $('pair-result').textContent = r.ok ? 'Paired.' : `Pairing failed: ${why || 'enter the 6-digit code'}`;
     settings = await B.runtime.sendMessage({ type: 'settings' });
     fill();
     refreshStatus();
   });
 
   fill();
-  refreshStatus();
+  await refreshStatus();
+  document.body.dataset.ready = 'true';
 })();

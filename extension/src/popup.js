@@ -18,6 +18,7 @@
   let settings = await B.runtime.sendMessage({ type: 'settings' });
   $('site-toggle').checked = badgesEnabled(host, { ...settings, paused: false });
   $('pause').checked = Boolean(settings.paused);
+  $('service-paused').hidden = !settings.servicePaused;
   const counts = tab ? await B.runtime.sendMessage({ type: 'tabCounts', tabId: tab.id }) : null;
   if (counts && counts.checked) {
     $('counts').textContent = `${counts.checked} checked: ${counts.ai} likely AI, ${counts.uncertain} uncertain, ${counts.real} likely real`;

@@ -17,10 +17,11 @@
     return DEFAULT_FEEDS.find((f) => h === f || h.endsWith('.' + f)) || null;
   }
 
-  /** Whether badges run on `host` given settings {paused, siteOverrides: {host: bool}}. */
+  /** Whether badges run on `host` given settings {paused, servicePaused, siteOverrides: {host: bool}}.
+   * `paused` is this browser's pause; `servicePaused` the desktop app's pause for every browser. */
   function badgesEnabled(host, settings) {
     const s = settings || {};
-    if (s.paused) return false;
+    if (s.paused || s.servicePaused) return false;
     const h = normalizeHost(host);
     const overrides = s.siteOverrides || {};
     const key = feedFor(h) || h;

@@ -1,29 +1,13 @@
 'use strict';
-/* Firefox ESR loads the packaged Firefox build (event page background) over WebDriver BiDi.
- * The full badge flow runs in chromium.test.js; driving it in Firefox needs the options page, and
- * BiDi refuses to navigate to moz-extension:// pages (see the README's extension section). */
+/* End-to-end in Firefox ESR (event page background, the packaged Firefox build) against the real service. */
 const test = require('node:test');
-const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
-const { REPO } = require('./helpers.js');
+const { SHARED, launchFirefox } = require('./helpers.js');
+const { badgeFlow } = require('./badge-flow.js');
 
-const haveFirefox = fs.existsSync('/usr/bin/firefox-esr');
+const skip = !fs.existsSync(path.join(SHARED, 'manifest.csv')) ? '../shared/data is not present'
+  : !fs.existsSync('/usr/bin/firefox-esr') ? '/usr/bin/firefox-esr is not installed' : false;
 
-test('Firefox ESR installs the Firefox package', { skip: haveFirefox ? false : '/usr/bin/firefox-esr is not installed', timeout: 120000 }, async () => {
-  const puppeteer = require('puppeteer-core');
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sentry-ff-'));
-  execFileSync(path.join(REPO, '.venv', 'bin', 'python'), [path.join(REPO, 'build_scripts', 'build_extension.py'), '--out', out]);
-  const zip = fs.readdirSync(out).find((f) => f.startsWith('sentry-image-firefox-'));
-  const dir = path.join(out, 'firefox');
-  execFileSync(path.join(REPO, '.venv', 'bin', 'python'), ['-m', 'zipfile', '-e', path.join(out, zip), dir]);
-  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: '/usr/bin/firefox-esr', headless: true });
-  try {
-    const id = await browser.installExtension(dir);
-    assert.equal(id, 'sentry-image@sentry-image.local');
-  } finally {
-    await browser.close();
-  }
-});
+test('extension in Firefox ESR: pairing, badges, new images, context menu card, disabled site, stopped service',
+  { skip, timeout: 600000 }, () => badgeFlow(launchFirefox));

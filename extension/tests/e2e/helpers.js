@@ -98,7 +98,22 @@ async function startFeed(images) {
   return { port, url: `http://127.0.0.1:${port}/`, altUrl: `http://localhost:${port}/`, close: () => server.close() };
 }
 
-/** Chromium with the extension; resolves {context, sw, extensionId, close}. */
+/** Build the store packages into a temp folder; resolves the unpacked Firefox package's folder. */
+function unpackedFirefoxBuild() {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sentry-ff-'));
+  const py = path.join(REPO, '.venv', 'bin', 'python');
+  execFileSync(py, [path.join(REPO, 'build_scripts', 'build_extension.py'), '--out', out]);
+  const zip = fs.readdirSync(out).find((f) => f.startsWith('sentry-image-firefox-'));
+  const dir = path.join(out, 'firefox');
+  execFileSync(py, ['-m', 'zipfile', '-e', path.join(out, zip), dir]);
+  return dir;
+}
+
+/* A "kit" hides the browser: newPage(), openExtensionPage(file), send(msg) to the background,
+ * stats(), contextMenuCheck(page, selector, srcUrl), close(). Pages are Playwright pages in Chromium
+ * and Puppeteer pages in Firefox; the scenario only uses what both have. */
+
+/** Chromium with the unpacked extension (service worker background). */
 async function launchChromium() {
   const { chromium } = require('playwright-core');
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sentry-e2e-chromium-'));
@@ -112,7 +127,83 @@ async function launchChromium() {
   });
   const sw = context.serviceWorkers()[0] || await context.waitForEvent('serviceworker', { timeout: 30000 });
   const extensionId = new URL(sw.url()).host;
-  return { context, sw, extensionId, close: () => context.close() };
+  return {
+    name: 'chromium',
+    newPage: () => context.newPage(),
+    async openExtensionPage(file) {
+      const page = await context.newPage();
+      await page.goto(`chrome-extension://${extensionId}/${file}`);
+      return page;
+    },
+    send: (msg) => sw.evaluate((m) => globalThis.SentryBackground.handle(m), msg),
+    stats: () => sw.evaluate(() => ({ ...globalThis.SentryBackground.stats })),
+    /* Headless Chromium draws no native context menu to click: right-click the image, close the menu,
+     * and send what the menu item's handler sends. */
+    async contextMenuCheck(page, selector, srcUrl) {
+      await page.click(selector, { button: 'right' }).catch(() => {});
+      await page.keyboard.press('Escape');
+      await sw.evaluate(async (src) => {
+        const [tab] = await chrome.tabs.query({ active: true, lastFocusedWindow: true });
+        await chrome.tabs.sendMessage(tab.id, { type: 'showCard', srcUrl: src });
+      }, srcUrl);
+    },
+    close: () => context.close(),
+  };
 }
 
-module.exports = { REPO, SHARED, ARTIFACTS, freePort, waitFor, startService, sharedImages, startFeed, launchChromium };
+/** Firefox ESR with the packaged Firefox build (event page background) over WebDriver BiDi.
+ * BiDi will not navigate to moz-extension:// pages, so extension pages are opened as tabs from the
+ * browser's own (chrome) context, which `--remote-allow-system-access` exposes; the real context
+ * menu is clicked the same way. */
+async function launchFirefox() {
+  const puppeteer = require('puppeteer-core');
+  const dir = unpackedFirefoxBuild();
+  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: '/usr/bin/firefox-esr', headless: true,
+    args: ['--remote-allow-system-access'], defaultViewport: { width: 1280, height: 900 } });
+  const extensionId = await browser.installExtension(dir);
+  const bidi = browser.connection;
+  async function chromeEval(expression) {
+    const tree = await bidi.send('browsingContext.getTree', { 'moz:scope': 'chrome' });
+    const context = tree.result.contexts[0].context;
+    const r = await bidi.send('script.evaluate', { expression, target: { context }, awaitPromise: true });
+    if (r.result.type !== 'success') throw new Error(`chrome-context script failed: ${JSON.stringify(r.result)}`);
+    return r.result.result.value;
+  }
+  async function openExtensionPage(file) {
+    const url = await chromeEval(`WebExtensionPolicy.getByID(${JSON.stringify(extensionId)}).getURL(${JSON.stringify(file)})`);
+    const before = new Set(await browser.pages());
+    await chromeEval(`(() => {
+      gBrowser.selectedTab = gBrowser.addTab(${JSON.stringify(url)},
+        { triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal() });
+      return true;
+    })()`);
+    const page = await waitFor(async () => (await browser.pages()).find((p) => !before.has(p)), 20000);
+    await waitFor(() => page.evaluate((u) => location.href === u && document.readyState === 'complete', url), 20000);
+    return page;
+  }
+  const control = await openExtensionPage('options.html');
+  return {
+    name: 'firefox',
+    extensionId,
+    newPage: () => browser.newPage(),
+    openExtensionPage,
+    send: (msg) => control.evaluate((m) => browser.runtime.sendMessage(m), msg),
+    stats: () => control.evaluate(async () => ({ ...(await browser.runtime.getBackgroundPage()).SentryBackground.stats })),
+    async contextMenuCheck(page, selector) {
+      await page.bringToFront();
+      await page.click(selector, { button: 'right' });
+      await waitFor(() => chromeEval(`document.getElementById('contentAreaContextMenu').state === 'open'`), 10000);
+      await chromeEval(`(() => {
+        const menu = document.getElementById('contentAreaContextMenu');
+        const item = [...menu.querySelectorAll('menuitem')].find((i) => i.label === 'Check with Sentry-Image' && !i.hidden);
+        if (!item) throw new Error('no "Check with Sentry-Image" item in the context menu');
+        menu.activateItem(item);
+        return true;
+      })()`);
+    },
+    close: () => browser.close(),
+  };
+}
+
+module.exports = { REPO, SHARED, ARTIFACTS, freePort, waitFor, startService, sharedImages, startFeed,
+  unpackedFirefoxBuild, launchChromium, launchFirefox };

@@ -4,7 +4,7 @@ const assert = require('node:assert/strict');
 const { parseSrcset, pickImageUrl, isCheckableUrl } = require('../../src/lib/srcset.js');
 const { badgesEnabled, toggleSite, feedFor } = require('../../src/lib/sites.js');
 const { stateFor, transition, present } = require('../../src/lib/badge.js');
-const { validateMessage } = require('../../src/lib/messages.js');
+const { validateMessage, isServiceUrl } = require('../../src/lib/messages.js');
 const { DetectQueue, ServiceDownError } = require('../../src/lib/queue.js');
 
 test('srcset: parses widths and densities', () => {
@@ -37,6 +37,8 @@ test('sites: feeds on by default, others off, overrides and pause win', () => {
   const off = toggleSite('x.com', {}, false);
   assert.equal(badgesEnabled('x.com', off), false);
   assert.equal(badgesEnabled('x.com', { paused: true }), false);
+  assert.equal(badgesEnabled('x.com', { servicePaused: true }), false);
+  assert.equal(badgesEnabled('x.com', { paused: false, servicePaused: false }), true);
 });
 
 test('badge: verdicts, user thresholds, transitions, presentation', () => {
@@ -60,6 +62,18 @@ test('messages: validation', () => {
   assert.equal(validateMessage({ type: 'pair', code: '12ab56' }).ok, false);
   assert.equal(validateMessage({ type: 'nope' }).ok, false);
   assert.equal(validateMessage(null).ok, false);
+  assert.equal(validateMessage({ type: 'saveSettings', settings: { serviceUrl: 'http://127.0.0.1:8765' } }).ok, true);
+  assert.equal(validateMessage({ type: 'saveSettings', settings: { serviceUrl: 'https://evil.example' } }).ok, false);
+});
+
+test('messages: the service address must be on this computer', () => {
+  for (const ok of ['http://127.0.0.1:8765', 'http://localhost:9000/', 'http://[::1]:8765', 'https://127.0.0.2:1']) {
+    assert.equal(isServiceUrl(ok), true, ok);
+  }
+  for (const bad of ['http://127.0.0.1:43695http://127.0.0.1:8765', 'http://example.com:8765', 'ftp://127.0.0.1',
+    'http://127.0.0.1:8765/api', 'http://user:pw@127.0.0.1:8765', 'http://127.0.0.1.evil.com', '', null]) {
+    assert.equal(isServiceUrl(bad), false, String(bad));
+  }
 });
 
 test('queue: batches, de-duplicates and caches', async () => {

@@ -1,0 +1,148 @@
+'use strict';
+/* The end-to-end scenario both browsers run against the real service and the built-in model:
+ * pair through the options page, badges on a 50-image feed match the model's own verdicts, images
+ * added later get badges, the context menu gives the card, a site that is not enabled gets nothing,
+ * the desktop app's pause holds in the browser, and a stopped service shows as "not running". */
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { ARTIFACTS, waitFor, startService, sharedImages, startFeed } = require('./helpers.js');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const visibleBadges = () => Array.from(document.querySelectorAll('.sentry-badge')).filter((b) => !b.hidden).length;
+
+/** Pair through the options page UI: service address + the code `sentry-image pair` prints. */
+async function pairThroughOptions(kit, service) {
+  const options = await kit.openExtensionPage('options.html');
+  await waitFor(() => options.evaluate(() => document.body.dataset.ready === 'true'), 20000);
+  await options.evaluate(() => { document.getElementById('serviceUrl').value = ''; });
+  await options.type('#serviceUrl', service.url);
+  await options.type('#code', service.pairCode());
+  await options.click('#pair');
+  const result = await waitFor(() => options.evaluate(() => document.getElementById('pair-result').textContent), 20000);
+  assert.equal(result, 'Paired.');
+  await waitFor(() => options.evaluate(() => document.getElementById('status').dataset.state === 'running'), 20000);
+  await options.screenshot({ path: path.join(ARTIFACTS, `extension-${kit.name}-options.png`) });
+  await options.close();
+}
+
+/** What the model says for each image, asked directly with the bytes. */
+async function modelVerdicts(service, images) {
+  const out = [];
+  for (const img of images) {
+    const r = await fetch(`${service.url}/api/v1/detect`, { method: 'POST', body: fs.readFileSync(img.file),
+      headers: { 'X-Sentry-Token': service.token, 'Content-Type': 'application/octet-stream' } });
+    out.push((await r.json()).results[0].verdict);
+  }
+  return out;
+}
+
+/** Run the scenario with a browser kit from helpers.js (launchChromium / launchFirefox). */
+async function badgeFlow(launch) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const service = await startService();
+  const images = sharedImages(25);
+  const feed = await startFeed(images);
+  const kit = await launch();
+  const shot = (page, what) => page.screenshot({ path: path.join(ARTIFACTS, `extension-${kit.name}-${what}.png`) });
+  try {
+    await pairThroughOptions(kit, service);
+    assert.equal((await kit.send({ type: 'status' })).state, 'running');
+    const settings = await kit.send({ type: 'settings' });
+    await kit.send({ type: 'saveSettings', settings: { ...settings, siteOverrides: { '127.0.0.1': true } } });
+
+    // Badged feed: time from page load to the last verdict on a 50-image page.
+    const page = await kit.newPage();
+    const t0 = Date.now();
+    await page.goto(feed.url, { waitUntil: 'load' });
+    const loadedAt = Date.now();
+    // Scroll through the feed like a reader: only images that come into view are checked.
+    await page.evaluate(async () => {
+      while (window.scrollY + window.innerHeight < document.body.scrollHeight) {
+        window.scrollBy(0, 500);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      window.scrollTo(0, 0);
+    });
+    await waitFor(() => page.evaluate((n) => document.querySelectorAll('img[data-sentry-verdict]').length === n
+      && !document.querySelector('img[data-sentry-verdict=pending]'), images.length), 300000, 250);
+    const lastBadgeMs = Date.now() - loadedAt;
+    const states = await page.evaluate(() => Array.from(document.querySelectorAll('#feed img')).map((i) => i.dataset.sentryVerdict));
+    const badgeCount = await page.evaluate(visibleBadges);
+    const stats = await kit.stats();
+    await shot(page, 'feed');
+
+    const expected = await modelVerdicts(service, images);
+    const stateOf = { likely_ai: 'ai', uncertain: 'uncertain', likely_real: 'real' };
+    states.forEach((s, i) => assert.equal(s, stateOf[expected[i]], `image ${i} (${images[i].label})`));
+    assert.equal(badgeCount, expected.filter((v) => v !== 'likely_real').length);
+    console.log(JSON.stringify({ measured: { browser: kit.name, images: images.length, page_load_to_last_badge_ms: lastBadgeMs,
+      total_ms: Date.now() - t0, detect_requests: stats.detectRequests, requests_per_image: stats.detectRequests / images.length,
+      badges: badgeCount,
+      ai_called_ai: expected.filter((v, i) => images[i].label === 'ai' && v === 'likely_ai').length,
+      real_called_ai: expected.filter((v, i) => images[i].label === 'real' && v === 'likely_ai').length } }));
+
+    // Images appended later (infinite scroll) get verdicts too.
+    await page.evaluate(() => {
+      const img = document.createElement('img');
+      img.id = 'late';
+      img.src = '/img/30';
+      img.style.cssText = 'width:220px;height:220px';
+      document.getElementById('feed').prepend(img);
+    });
+    await waitFor(() => page.evaluate(() => {
+      const s = document.getElementById('late').dataset.sentryVerdict;
+      return s && s !== 'pending';
+    }), 60000);
+
+    // A changed src is a new image: its old badge goes, and badges keep matching verdicts.
+    await page.evaluate(() => { document.getElementById('img1').src = '/img/45'; });
+    await waitFor(() => page.evaluate(() => {
+      const imgs = Array.from(document.images).filter((i) => i.dataset.sentryVerdict);
+      const want = imgs.filter((i) => ['ai', 'uncertain'].includes(i.dataset.sentryVerdict)).length;
+      const have = Array.from(document.querySelectorAll('.sentry-badge')).filter((b) => !b.hidden).length;
+      return !imgs.some((i) => i.dataset.sentryVerdict === 'pending') && want === have;
+    }), 60000);
+
+    // The context menu: "Check with Sentry-Image" on an image opens the card next to it.
+    await kit.contextMenuCheck(page, '#img26', `${feed.url}img/26`);
+    const cardText = await waitFor(() => page.evaluate(() => {
+      const c = document.querySelector('.sentry-card');
+      return c && /likely|uncertain/.test(c.textContent) ? c.textContent : null;
+    }), 60000);
+    assert.match(cardText, /P\(AI\) \d\.\d\d/);
+    await shot(page, 'card');
+
+    // A site that is not enabled gets no badges.
+    const other = await kit.newPage();
+    await other.goto(feed.altUrl, { waitUntil: 'load' });
+    await sleep(2500);
+    assert.equal(await other.evaluate(() => document.querySelectorAll('[data-sentry-verdict], .sentry-badge').length), 0);
+
+    // The desktop app's pause (kept by the service) stops badges in every browser; the popup says so.
+    const settingsFile = path.join(service.home, 'settings.json');
+    const saved = fs.existsSync(settingsFile) ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) : {};
+    fs.writeFileSync(settingsFile, JSON.stringify({ ...saved, badges_paused: true }));
+    const pausedPopup = await kit.openExtensionPage('popup.html');
+    await waitFor(() => pausedPopup.evaluate(() => !document.getElementById('service-paused').hidden), 20000);
+    assert.equal(await pausedPopup.evaluate(() => document.getElementById('pause').checked), false);
+    await shot(pausedPopup, 'popup-paused');
+    await page.reload({ waitUntil: 'load' });
+    await sleep(2500);
+    assert.equal(await page.evaluate(() => document.querySelectorAll('[data-sentry-verdict], .sentry-badge').length), 0);
+    fs.writeFileSync(settingsFile, JSON.stringify(saved));
+
+    // A stopped service shows as "not running" in the background and in the popup.
+    await service.stop();
+    assert.equal((await kit.send({ type: 'status' })).state, 'not_running');
+    const popup = await kit.openExtensionPage('popup.html');
+    await waitFor(() => popup.evaluate(() => document.getElementById('status').dataset.state === 'not_running'), 20000);
+    await shot(popup, 'popup-down');
+  } finally {
+    await kit.close().catch(() => {});
+    feed.close();
+    await service.stop();
+  }
+}
+
+module.exports = { badgeFlow };
