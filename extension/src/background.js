@@ -127,12 +127,27 @@ async function pair(code) {
   return { ok: true };
 }
 
+async function postHeatmap(s, body, contentType) {
+  return fetch(api(s, '/heatmap'), { method: 'POST', body, headers: { 'Content-Type': contentType, 'X-Sentry-Token': s.token } });
+}
+
+/** The heatmap PNG as a data: URL; like check(), falls back to the bytes when the service cannot fetch the URL. */
 async function heatmap(url) {
   const s = await getSettings();
-  const isData = url.startsWith('data:');
-  const body = isData ? await dataUrlToBlob(url) : JSON.stringify({ url });
-  const r = await fetch(api(s, '/heatmap'), { method: 'POST', body,
-    headers: { 'Content-Type': isData ? body.type : 'application/json', 'X-Sentry-Token': s.token } });
+  let r;
+  if (url.startsWith('data:')) {
+    const blob = await dataUrlToBlob(url);
+    r = await postHeatmap(s, blob, blob.type);
+  } else {
+    r = await postHeatmap(s, JSON.stringify({ url }), 'application/json');
+    const json = r.ok ? null : await r.clone().json().catch(() => ({}));
+    if (json && json.error && ['fetch_error', 'forbidden_url'].includes(json.error.code)) {
+      const img = await fetch(url, { credentials: 'include' });
+      if (!img.ok) return { error: `image answered HTTP ${img.status}` };
+      const blob = await img.blob();
+      r = await postHeatmap(s, blob, blob.type && blob.type.startsWith('image/') ? blob.type : 'application/octet-stream');
+    }
+  }
   if (!r.ok) return { error: `HTTP ${r.status}` };
   const buf = new Uint8Array(await r.arrayBuffer());
   let bin = '';

@@ -32,7 +32,9 @@
 
   function place(el, img, corner) {
     const r = img.getBoundingClientRect();
-    const x = corner === 'card' ? r.left + window.scrollX : r.right + window.scrollX - el.offsetWidth - 6;
+    let x = corner === 'card' ? r.left + window.scrollX : r.right + window.scrollX - el.offsetWidth - 6;
+    // A card stays inside the window even for images at its right edge.
+    if (corner === 'card') x = Math.min(x, window.scrollX + document.documentElement.clientWidth - el.offsetWidth - 8);
     const y = corner === 'card' ? r.bottom + window.scrollY + 6 : r.top + window.scrollY + 6;
     el.style.transform = `translate(${Math.max(0, Math.round(x))}px, ${Math.max(0, Math.round(y))}px)`;
     el.hidden = r.width === 0 || r.height === 0;
@@ -63,16 +65,19 @@
   async function resultFor(img) {
     const url = pickImageUrl(img, document.baseURI);
     if (!url) return { error: { code: 'no_url', message: 'this image has no checkable URL' } };
-    if (url.startsWith('blob:')) {
-      const blob = await fetch(url).then((r) => r.blob());
-      const dataUrl = await new Promise((resolve) => {
-        const fr = new FileReader();
-        fr.onload = () => resolve(fr.result);
-        fr.readAsDataURL(blob);
-      });
-      return send({ type: 'checkBytes', dataUrl, key: url });
-    }
+    if (url.startsWith('blob:')) return send({ type: 'checkBytes', dataUrl: await blobUrlToDataUrl(url), key: url });
     return send({ type: 'check', url });
+  }
+
+  /** A page's blob: URL only resolves in the page, so its bytes travel as a data: URL. */
+  async function blobUrlToDataUrl(url) {
+    const blob = await fetch(url).then((r) => r.blob());
+    return new Promise((resolve, reject) => {
+      const fr = new FileReader();
+      fr.onload = () => resolve(fr.result);
+      fr.onerror = () => reject(fr.error);
+      fr.readAsDataURL(blob);
+    });
   }
 
   function drawBadge(img, entry) {
@@ -226,14 +231,16 @@
     details.textContent = 'Show heatmap';
     details.addEventListener('click', async () => {
       details.disabled = true;
-      const url = pickImageUrl(img, document.baseURI);
-      const hm = await send({ type: 'heatmap', url });
+      let url = pickImageUrl(img, document.baseURI);
+      if (url.startsWith('blob:')) url = await blobUrlToDataUrl(url).catch(() => url);
+      const hm = await send({ type: 'heatmap', url }).catch(() => null);
       if (hm && hm.dataUrl) {
         const pic = document.createElement('img');
         pic.src = hm.dataUrl;
         pic.alt = 'Heatmap: red tiles look AI-generated, green tiles look real';
         pic.className = 'sentry-card__heatmap';
         body.appendChild(pic);
+        details.hidden = true;
       } else {
         details.textContent = 'Heatmap unavailable';
       }

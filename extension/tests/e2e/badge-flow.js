@@ -90,10 +90,29 @@ async function badgeFlow(launch) {
       img.style.cssText = 'width:220px;height:220px';
       document.getElementById('feed').prepend(img);
     });
-    await waitFor(() => page.evaluate(() => {
-      const s = document.getElementById('late').dataset.sentryVerdict;
-      return s && s !== 'pending';
+    // ... also as blob: and data: URLs (bytes read in the page / the background and posted).
+    await page.evaluate(async () => {
+      const blob = await (await fetch('/img/31')).blob();
+      const other = await (await fetch('/img/32')).blob();
+      const dataUrl = await new Promise((resolve) => {
+        const fr = new FileReader();
+        fr.onload = () => resolve(fr.result);
+        fr.readAsDataURL(other);
+      });
+      for (const [id, src] of [['late-blob', URL.createObjectURL(blob)], ['late-data', dataUrl]]) {
+        const img = document.createElement('img');
+        img.id = id;
+        img.src = src;
+        img.style.cssText = 'width:220px;height:220px';
+        document.getElementById('feed').prepend(img);
+      }
+    });
+    const lateStates = await waitFor(() => page.evaluate(() => {
+      const s = ['late', 'late-blob', 'late-data'].map((id) => document.getElementById(id).dataset.sentryVerdict);
+      return s.every((v) => v && v !== 'pending') ? s : null;
     }), 60000);
+    const lateExpected = await modelVerdicts(service, [images[30], images[31], images[32]]);
+    assert.deepEqual(lateStates, lateExpected.map((v) => stateOf[v]));
 
     // A changed src is a new image: its old badge goes, and badges keep matching verdicts.
     await page.evaluate(() => { document.getElementById('img1').src = '/img/45'; });
@@ -111,6 +130,11 @@ async function badgeFlow(launch) {
       return c && /likely|uncertain/.test(c.textContent) ? c.textContent : null;
     }), 60000);
     assert.match(cardText, /P\(AI\) \d\.\d\d/);
+    await page.click('.sentry-card__details');
+    await waitFor(() => page.evaluate(() => {
+      const h = document.querySelector('.sentry-card__heatmap');
+      return h && h.complete && h.naturalWidth > 0;
+    }), 60000);
     await shot(page, 'card');
 
     // A site that is not enabled gets no badges.
