@@ -1,6 +1,6 @@
 """Single-image latency of the real service (waitress + Flask + the active model) on this machine.
 
-    .venv/bin/python benchmarks/latency.py [--runs 20] [--model ID]
+    .venv/bin/python benchmarks/latency.py [--runs 20] [--model ID] [--backend auto|onnx|torch]
 
 Starts the service in-process on a free loopback port, posts a 1024x1024 JPEG and a 512x512 PNG as raw
 bodies (each a fresh image, so the cache never answers), and prints the medians of the service's own
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import platform
 import statistics
 import threading
@@ -19,7 +20,6 @@ import time
 
 import numpy as np
 import requests
-import torch
 from PIL import Image
 from waitress.server import create_server
 
@@ -40,20 +40,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
     args = parser.parse_args()
     store = ModelStore()
     if args.model:
         store.use(args.model)
     token = "b" * 43
-    app = create_app(ServiceConfig(device="auto"), token, store=store)
+    app = create_app(ServiceConfig(device="auto", backend=args.backend), token, store=store)
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     url = f"http://127.0.0.1:{server.effective_port}/api/v1/detect"
     rng = np.random.default_rng(0)
     report = {
         "model": store.active_id(),
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "torch_threads": torch.get_num_threads(),
+        "backend": None,
+        "cpu_count": os.cpu_count(),
         "cpu": platform.processor() or platform.machine(),
         "runs": args.runs,
         "cases": {},
@@ -75,6 +76,8 @@ def main() -> None:
             if i >= 2:  # two warm-up requests
                 rows.append({**r.json()["results"][0]["timings_ms"], "client_round_trip": wall})
         report["cases"][name] = {k: round(statistics.median(row[k] for row in rows), 1) for k in rows[0]}
+    health = requests.get(url.replace("/detect", "/health"), timeout=10).json()
+    report.update(device=health["device"], backend=health["backend"])
     server.close()
     print(json.dumps(report, indent=2))
 

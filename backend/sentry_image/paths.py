@@ -26,6 +26,13 @@ def user_models_dir() -> Path:
     return path
 
 
+def cache_dir() -> Path:
+    """Files Sentry-Image can rebuild (ONNX exports of models); safe to delete."""
+    path = data_dir() / "cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def settings_file() -> Path:
     """The JSON settings file (active model, thresholds)."""
     return data_dir() / "settings.json"

@@ -250,7 +250,7 @@ class DesktopApi:
         def work(j: Job) -> None:
             entries = []
             for mid in model_ids:
-                detector = Detector.from_folder(store.get(mid).folder)
+                detector = Detector.from_folder(store.folder_for(mid))
                 entry = evaluate_model(detector, samples, robustness=False, show_progress=False)
                 entries.append(entry)
                 j.add({k: entry[k] for k in ("model", "overall", "groups")})

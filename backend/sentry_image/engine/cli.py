@@ -30,6 +30,12 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--model", default=None, help="model id (default: the active model)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "onnx", "torch"],
+        help="what runs the model: auto = ONNX Runtime on CPU, PyTorch on CUDA or when no ONNX export can be had",
+    )
     add_threshold_flags(p)
     p.set_defaults(func=run_check)
 
@@ -78,9 +84,12 @@ def run_check(args: argparse.Namespace) -> int:
     """Score every input and print a table or JSON lines."""
     err = Console(stderr=True)
     try:
-        store = ModelStore()
-        model = store.get(args.model) if args.model else store.active()
-        detector = Detector.from_folder(model.folder, device=args.device, thresholds=threshold_overrides(args))
+        detector = Detector.from_folder(
+            ModelStore().folder_for(args.model),
+            device=args.device,
+            backend=args.backend,
+            thresholds=threshold_overrides(args),
+        )
     except (SentryError, ValueError) as exc:
         err.print(f"error: {getattr(exc, 'message', exc)}")
         return 3

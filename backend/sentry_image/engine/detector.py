@@ -1,7 +1,8 @@
 """The inference engine: a loaded model plus its card, scoring images tile by tile in batches.
 
 Thread-safe: one lock serialises access to the model so that the service's worker threads can share
-one detector; requests are still batched across their tiles.
+one detector; requests are still batched across their tiles. The numbers come from a backend
+(``engine.backends``): ONNX Runtime on CPU, PyTorch on CUDA or where no ONNX export can be had.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
+import numpy as np
 from PIL import Image
-from torch import nn
 
+from sentry_image.engine.backends import Backend, TorchBackend, open_backend
 from sentry_image.engine.calibration import calibrated_probability, verdict_for
 from sentry_image.engine.device import resolve_device
 from sentry_image.engine.tiling import InputSpec, image_tiles
@@ -34,59 +35,57 @@ class Score:
 
 
 class Detector:
-    """A model ready to score images on one device."""
+    """A model ready to score images."""
 
     def __init__(
         self,
-        model: nn.Module,
+        backend: Backend,
         card: dict[str, Any],
-        device: str = "auto",
         batch_size: int = 32,
         thresholds: dict[str, float] | None = None,
     ) -> None:
+        self.backend = backend
         self.card = card
-        self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
         self.spec = InputSpec.from_card(card["input"])
         self.batch_size = batch_size
         self.thresholds = {**card["thresholds"], **(thresholds or {})}
         self._lock = threading.Lock()
 
     @classmethod
-    def from_folder(cls, folder: Path, device: str = "auto", **kwargs: Any) -> Detector:
-        """Load and validate a model folder (see ``registry.loading``)."""
-        from sentry_image.registry.loading import load_model_folder
+    def from_folder(cls, folder: Path, device: str = "auto", backend: str = "auto", **kwargs: Any) -> Detector:
+        """Load and validate a model folder with the best backend here (see ``engine.backends``)."""
+        runner, card = open_backend(folder, device=device, backend=backend)
+        return cls(runner, card, **kwargs)
 
-        model, card = load_model_folder(folder)
-        return cls(model, card, device=device, **kwargs)
+    @classmethod
+    def from_module(cls, model: Any, card: dict[str, Any], device: str = "auto", **kwargs: Any) -> Detector:
+        """Wrap an in-memory PyTorch module (the training loop's validation)."""
+        return cls(TorchBackend(model, resolve_device(device)), card, **kwargs)
+
+    @property
+    def device(self) -> str:
+        """``"cpu"`` or ``"cuda"``."""
+        return self.backend.device
 
     @property
     def model_id(self) -> str:
         """The card's model id."""
         return str(self.card["id"])
 
-    def _run(self, tiles: torch.Tensor) -> torch.Tensor:
-        outs = []
-        with torch.inference_mode():
-            for i in range(0, len(tiles), self.batch_size):
-                batch = tiles[i : i + self.batch_size].to(self.device, non_blocking=True)
-                if self.device.type == "cuda":
-                    with torch.autocast("cuda", dtype=torch.float16):
-                        outs.append(self.model(batch).float().cpu())
-                else:
-                    outs.append(self.model(batch).cpu())
-        return torch.cat(outs) if outs else torch.empty(0)
+    def _run(self, tiles: np.ndarray) -> np.ndarray:
+        outs = [self.backend.run(tiles[i : i + self.batch_size]) for i in range(0, len(tiles), self.batch_size)]
+        return np.concatenate(outs) if outs else np.empty(0, dtype=np.float32)
 
     def logits(self, images: list[Image.Image]) -> list[tuple[list[float], list[tuple[int, int, int, int]]]]:
         """Per-tile logits for each image; tiles of equal size are batched together across images."""
         prepared = [image_tiles(img, self.spec) for img in images]
         results: list[list[float]] = [[] for _ in images]
-        by_shape: dict[tuple[int, ...], list[tuple[int, torch.Tensor]]] = {}
+        by_shape: dict[tuple[int, ...], list[tuple[int, np.ndarray]]] = {}
         for idx, (tiles, _) in enumerate(prepared):
             by_shape.setdefault(tuple(tiles.shape[1:]), []).append((idx, tiles))
         with self._lock:
             for group in by_shape.values():
-                stacked = torch.cat([t for _, t in group])
+                stacked = np.concatenate([t for _, t in group])
                 out = self._run(stacked).tolist()
                 pos = 0
                 for idx, tiles in group:

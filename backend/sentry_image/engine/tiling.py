@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from PIL import Image
 
 from sentry_image.errors import ImageDecodeError
@@ -53,16 +52,16 @@ def tile_boxes(width: int, height: int, spec: InputSpec) -> list[tuple[int, int,
     return [(x, y, x + tw, y + th) for y in _positions(height, th, ny) for x in _positions(width, tw, nx)]
 
 
-def to_tensor(img: Image.Image, spec: InputSpec) -> torch.Tensor:
-    """An RGB PIL image as a normalised ``3 x H x W`` float tensor."""
-    arr = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255.0)
-    mean = torch.tensor(spec.mean).view(3, 1, 1)
-    std = torch.tensor(spec.std).view(3, 1, 1)
-    return (arr - mean) / std
+def normalized_array(img: Image.Image, spec: InputSpec) -> np.ndarray:
+    """An RGB PIL image as a normalised ``3 x H x W`` float32 array."""
+    arr = np.asarray(img, dtype=np.uint8).astype(np.float32).transpose(2, 0, 1) / 255.0
+    mean = np.asarray(spec.mean, dtype=np.float32).reshape(3, 1, 1)
+    std = np.asarray(spec.std, dtype=np.float32).reshape(3, 1, 1)
+    return np.ascontiguousarray((arr - mean) / std, dtype=np.float32)
 
 
-def image_tiles(img: Image.Image, spec: InputSpec) -> tuple[torch.Tensor, list[tuple[int, int, int, int]]]:
-    """All tiles of ``img`` as one ``N x 3 x h x w`` tensor, with their boxes.
+def image_tiles(img: Image.Image, spec: InputSpec) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """All tiles of ``img`` as one ``N x 3 x h x w`` float32 array, with their boxes.
 
     Raises ``ImageDecodeError`` for an image smaller than the model's minimum side.
     """
@@ -71,6 +70,6 @@ def image_tiles(img: Image.Image, spec: InputSpec) -> tuple[torch.Tensor, list[t
             f"image is {img.width}x{img.height}; this model needs at least {spec.min_side} pixels on each side"
         )
     boxes = tile_boxes(img.width, img.height, spec)
-    full = to_tensor(img, spec)
-    tiles = torch.stack([full[:, t:b, left:r] for left, t, r, b in boxes])
+    full = normalized_array(img, spec)
+    tiles = np.stack([full[:, t:b, left:r] for left, t, r, b in boxes])
     return tiles, boxes

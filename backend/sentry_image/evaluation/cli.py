@@ -35,10 +35,7 @@ def _detector(ref: str, device: str):
     from sentry_image.engine.detector import Detector
     from sentry_image.registry.store import ModelStore
 
-    path = Path(ref)
-    if path.is_dir():
-        return Detector.from_folder(path, device=device)
-    return Detector.from_folder(ModelStore().get(ref).folder, device=device)
+    return Detector.from_folder(ModelStore().folder_for(ref), device=device)
 
 
 def run_eval(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """The model card (``model.json``): what a model is, how to feed it, how to read its output.
 
-A model folder holds ``model.safetensors`` and ``model.json``. The card is validated against
+A model folder holds ``model.safetensors`` and ``model.json``, and may hold ``model.onnx`` (an
+export of the same weights, named in the card's ``onnx`` entry). The card is validated against
 ``CARD_SCHEMA`` before anything else is trusted.
 """
 
@@ -79,11 +80,22 @@ CARD_SCHEMA: dict[str, Any] = {
         "metrics": {"type": "object"},
         "license": {"type": "string"},
         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "onnx": {
+            "type": "object",
+            "description": "an ONNX export of the weights beside them (model.onnx), for runs without PyTorch",
+            "required": ["sha256", "weights_sha256", "opset"],
+            "properties": {
+                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "weights_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "opset": {"type": "integer"},
+            },
+        },
     },
 }
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "model.json"
+ONNX_FILE = "model.onnx"
 
 
 def sha256_file(path: Path) -> str:

@@ -29,6 +29,14 @@ def add_models_parser(sub: argparse._SubParsersAction) -> None:
     a = acts.add_parser("import", help="validate and install a model folder (model.json + model.safetensors)")
     a.add_argument("path")
     a.set_defaults(func=run_models)
+    a = acts.add_parser(
+        "export-onnx",
+        help="write model.onnx into a model folder and name it in its card (for installs without PyTorch)",
+        description="Export a model folder to ONNX (checked against PyTorch) so that the bundled app, which "
+        "has no PyTorch, can run it. Other installs export into their cache on first use by themselves.",
+    )
+    a.add_argument("model", help="an installed model id or a model folder")
+    a.set_defaults(func=run_models)
 
 
 def run_models(args: argparse.Namespace) -> int:
@@ -62,6 +70,12 @@ def run_models(args: argparse.Namespace) -> int:
         elif args.action == "remove":
             store.remove(args.id)
             out.print(f"removed {args.id}")
+        elif args.action == "export-onnx":
+            from sentry_image.registry.onnx_export import export_into_folder
+
+            folder = store.folder_for(args.model)
+            card = export_into_folder(folder)
+            out.print(f"wrote {folder / 'model.onnx'} (sha256 {card['onnx']['sha256'][:12]}…)")
         elif args.action == "use":
             store.use(args.id)
             out.print(f"active model: {args.id}")

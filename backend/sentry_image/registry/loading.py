@@ -3,30 +3,62 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from safetensors import SafetensorError
-from safetensors.torch import load_file
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from sentry_image.errors import ModelError
-from sentry_image.models import build_model, known_architectures
 from sentry_image.registry.card import WEIGHTS_FILE, read_card, sha256_file
 
+if TYPE_CHECKING:
+    from torch import nn
 
-def load_model_folder(folder: Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Validate ``folder`` (card schema, known architecture, sha256, strict state dict) and return the
-    model in eval mode with its card. Raises ``ModelError`` with the reason otherwise."""
-    card = read_card(folder)
-    arch = card["architecture"]["name"]
-    if arch not in known_architectures():
-        raise ModelError(f"unknown architecture {arch!r}; known: {', '.join(known_architectures())}")
+
+def verify_folder(folder: Path, card: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check what needs no PyTorch: the card (schema) and the weights' sha256. Returns the card."""
+    card = card or read_card(folder)
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():
         raise ModelError(f"{folder}: no {WEIGHTS_FILE}")
     digest = sha256_file(weights)
     if digest != card["sha256"]:
         raise ModelError(f"{weights}: sha256 {digest} does not match the card's {card['sha256']}")
+    return card
+
+
+def check_model_folder(folder: Path) -> dict[str, Any]:
+    """Everything this install can check before accepting a model: with PyTorch, the strict load;
+    without it (the bundled app), the card, the sha256s and that ONNX Runtime loads the shipped export."""
+    from sentry_image.engine.device import torch_installed
+
+    if torch_installed():
+        return load_model_folder(folder)[1]
+    from sentry_image.engine.backends import OnnxBackend
+    from sentry_image.registry.onnx_export import shipped_onnx
+
+    card = verify_folder(folder)
+    path = shipped_onnx(folder, card)
+    if path is None:
+        raise ModelError(
+            f"model {card['id']!r} has no ONNX export, and this install has no PyTorch to run it "
+            "(run `sentry-image models export-onnx` on it in a full install)"
+        )
+    OnnxBackend(path)
+    return card
+
+
+def load_model_folder(folder: Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Validate ``folder`` (card schema, known architecture, sha256, strict state dict) and return the
+    model in eval mode with its card. Raises ``ModelError`` with the reason otherwise. Needs PyTorch."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from sentry_image.models import build_model, known_architectures
+
+    card = read_card(folder)
+    arch = card["architecture"]["name"]
+    if arch not in known_architectures():
+        raise ModelError(f"unknown architecture {arch!r}; known: {', '.join(known_architectures())}")
+    verify_folder(folder, card)
+    weights = folder / WEIGHTS_FILE
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError) as exc:
@@ -51,4 +83,4 @@ def save_weights(model: nn.Module, path: Path, half: bool = True) -> None:
     save_file(state, str(path))
 
 
-__all__ = ["load_model_folder", "save_weights"]
+__all__ = ["check_model_folder", "load_model_folder", "save_weights", "verify_folder"]

@@ -15,8 +15,8 @@ from typing import Any
 
 from sentry_image import paths
 from sentry_image.errors import ModelError, NoModelError
-from sentry_image.registry.card import CARD_FILE, WEIGHTS_FILE, read_card
-from sentry_image.registry.loading import load_model_folder
+from sentry_image.registry.card import CARD_FILE, ONNX_FILE, WEIGHTS_FILE, read_card
+from sentry_image.registry.loading import check_model_folder
 from sentry_image.settings import load_settings, update_settings
 
 
@@ -78,6 +78,15 @@ class ModelStore:
                 return m
         raise ModelError(f"no installed model with id {model_id!r}")
 
+    def folder_for(self, ref: str | None) -> Path:
+        """The folder of a model given as an installed id or a model folder path; the active model's for None."""
+        if not ref:
+            return self.active().folder
+        path = Path(ref)
+        if (path / CARD_FILE).is_file():
+            return path
+        return self.get(ref).folder
+
     def active_id(self) -> str | None:
         """The selected model id, else the first built-in model, else any model, else None."""
         models = self.list()
@@ -99,7 +108,7 @@ class ModelStore:
     def use(self, model_id: str) -> InstalledModel:
         """Make ``model_id`` the active model after checking that it loads."""
         model = self.get(model_id)
-        load_model_folder(model.folder)
+        check_model_folder(model.folder)
         update_settings(active_model=model_id)
         return model
 
@@ -110,15 +119,16 @@ class ModelStore:
             source = source.parent
         if not source.is_dir():
             raise ModelError(f"{source}: not a model folder (expected a folder with {CARD_FILE} and {WEIGHTS_FILE})")
-        _, card = load_model_folder(source)
+        card = check_model_folder(source)
         if any(m.id == card["id"] for m in self.list()):
             raise ModelError(f"a model with id {card['id']!r} is already installed")
         self.user_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".import-", dir=self.user_dir))
         try:
-            for name in (CARD_FILE, WEIGHTS_FILE):
-                shutil.copy2(source / name, staging / name)
-            load_model_folder(staging)
+            for name in (CARD_FILE, WEIGHTS_FILE, ONNX_FILE):
+                if name != ONNX_FILE or "onnx" in card:
+                    shutil.copy2(source / name, staging / name)
+            check_model_folder(staging)
             target = self.user_dir / card["id"]
             staging.rename(target)
         except BaseException:

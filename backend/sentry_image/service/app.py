@@ -6,13 +6,13 @@ import json
 from importlib import resources
 from typing import Any
 
-import torch
 from flask import Flask, Response, jsonify, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from sentry_image import __version__
 from sentry_image.engine.decode import decode_image
+from sentry_image.engine.device import cuda_available
 from sentry_image.engine.heatmap import render_heatmap, tile_scores
 from sentry_image.errors import ImageTooLargeError, ModelError, SentryError, UnsupportedMediaError
 from sentry_image.registry.store import ModelStore
@@ -46,7 +46,7 @@ def create_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_bytes * 4 + 1024 * 1024
     store = store or ModelStore()
-    active = ActiveDetector(store, device=config.device, thresholds=config.thresholds)
+    active = ActiveDetector(store, device=config.device, backend=config.backend, thresholds=config.thresholds)
     fetcher = fetcher or SafeFetcher(config.max_bytes, config.connect_timeout, config.read_timeout)
     cache = ResultCache()
     limiter = ClientLimiter(config.client_concurrency, config.client_queue)
@@ -94,12 +94,13 @@ def create_app(
             model: dict[str, Any] | None = store.active().summary()
         except SentryError:
             model = None
-        device = "cuda" if (config.device in ("auto", "cuda") and torch.cuda.is_available()) else "cpu"
+        device = "cuda" if (config.device in ("auto", "cuda") and cuda_available()) else "cpu"
         return jsonify(
             {
                 "status": "ok",
                 "version": __version__,
                 "device": device,
+                "backend": active.loaded_backend(),
                 "model": model,
                 "ready": model is not None,
                 "badges_paused": bool(load_settings().get("badges_paused")),

@@ -22,6 +22,12 @@ def add_service_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --allow-remote)")
     p.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "onnx", "torch"],
+        help="what runs the model: auto = ONNX Runtime on CPU, PyTorch on CUDA or when no ONNX export can be had",
+    )
     p.add_argument("--allowed-origin", action="append", default=[], help="extra allowed Origin (repeatable)")
     p.add_argument("--threads", type=int, default=8)
     add_threshold_flags(p)
@@ -54,6 +60,7 @@ def run_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         device=args.device,
+        backend=args.backend,
         threads=args.threads,
         extra_origins=frozenset(args.allowed_origin),
         extra_hosts=extra_hosts,

@@ -12,6 +12,7 @@ class ServiceConfig:
     host: str = "127.0.0.1"
     port: int = 8765
     device: str = "auto"
+    backend: str = "auto"
     max_bytes: int = 25 * 1024 * 1024
     max_pixels: int = 50_000_000
     max_batch: int = 64

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from sentry_image.engine.detector import Detector
 from sentry_image.registry.store import ModelStore
@@ -11,24 +12,39 @@ from sentry_image.registry.store import ModelStore
 class ActiveDetector:
     """Holds the detector for the active model; reloads it when the selection changes."""
 
-    def __init__(self, store: ModelStore, device: str = "auto", thresholds: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        store: ModelStore,
+        device: str = "auto",
+        backend: str = "auto",
+        thresholds: dict[str, float] | None = None,
+    ) -> None:
         self.store = store
         self.device = device
+        self.backend = backend
         self.thresholds = thresholds or {}
         self._lock = threading.Lock()
         self._detector: Detector | None = None
+
+    def _load(self, folder: Path) -> Detector:
+        return Detector.from_folder(folder, device=self.device, backend=self.backend, thresholds=self.thresholds)
+
+    def loaded_backend(self) -> str | None:
+        """The backend name of the loaded detector, or None before the first load."""
+        detector = self._detector
+        return detector.backend.name if detector is not None else None
 
     def get(self) -> Detector:
         """The active detector; raises ``NoModelError`` when no model is installed."""
         with self._lock:
             model = self.store.active()
             if self._detector is None or self._detector.model_id != model.id:
-                self._detector = Detector.from_folder(model.folder, device=self.device, thresholds=self.thresholds)
+                self._detector = self._load(model.folder)
             return self._detector
 
     def switch(self, model_id: str) -> Detector:
         """Select ``model_id`` (validated by loading) and make it the active detector."""
         with self._lock:
             model = self.store.use(model_id)
-            self._detector = Detector.from_folder(model.folder, device=self.device, thresholds=self.thresholds)
+            self._detector = self._load(model.folder)
             return self._detector

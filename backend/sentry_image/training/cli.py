@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
-from sentry_image.models import known_architectures
+from sentry_image.engine.device import torch_installed
+
+
+def _architectures() -> list[str] | None:
+    """The architecture names for ``--arch``; None (any) where PyTorch is missing and training refuses."""
+    if not torch_installed():
+        return None
+    from sentry_image.models import known_architectures
+
+    return known_architectures()
 
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +25,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
         help="train a detector and write a model folder",
         description="Train a detector. Works unchanged under torchrun (DDP).",
     )
-    p.add_argument("--arch", required=True, choices=known_architectures())
+    p.add_argument("--arch", required=True, choices=_architectures())
     p.add_argument(
         "--data", required=True, nargs="+", help="dataset path(s): manifest.csv, folder layout or tar shards"
     )
@@ -40,6 +50,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """Run the training loop from parsed arguments."""
+    if not torch_installed():
+        print("error: training needs PyTorch, which this install (the bundled app?) does not have", file=sys.stderr)
+        return 2
     from sentry_image.training.loop import TrainConfig, train
 
     cfg = TrainConfig(

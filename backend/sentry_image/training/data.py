@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from sentry_image.engine.decode import decode_image
-from sentry_image.engine.tiling import InputSpec, to_tensor
+from sentry_image.engine.tiling import InputSpec, normalized_array
 from sentry_image.errors import SentryError
 from sentry_image.training.augment import augment
 from sentry_image.training.datasets.sample import AI, Sample
@@ -24,7 +24,7 @@ def load_training_example(sample: Sample, spec: InputSpec, rng: random.Random) -
     """Decode, augment and normalise one sample into a ``3 x crop x crop`` tensor."""
     data = sample.read()
     img = decode_image(data)
-    return to_tensor(augment(img, data, spec.crop, rng), spec)
+    return torch.from_numpy(normalized_array(augment(img, data, spec.crop, rng), spec))
 
 
 class AugmentedImages(Dataset):

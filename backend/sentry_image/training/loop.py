@@ -168,7 +168,7 @@ def _validate(
         "calibration": {"temperature": calibration[0], "shift": calibration[1]},
         "thresholds": {"likely_ai": 0.7, "likely_real": 0.3},
     }
-    detector = Detector(model, card, device=device.type)
+    detector = Detector.from_module(model, card, device=device.type)
     results = score_samples(detector, samples, show_progress=True)
     ok = [r for r in results if r.error is None]
     logits = [r.logit for r in ok]
@@ -179,7 +179,7 @@ def _validate(
 
 def train(cfg: TrainConfig) -> Path:
     """Run one training job; return the folder of the resulting model."""
-    device = resolve_device(cfg.device)
+    device = torch.device(resolve_device(cfg.device))
     _setup_distributed(device)
     rank, world = _dist_info()
     if device.type == "cuda" and world > 1:

@@ -1,0 +1,126 @@
+"""ONNX exports of model folders, for ONNX Runtime: faster than PyTorch on CPU, and the only runtime
+in the bundled app. Exporting needs PyTorch and ``onnx``; running the export needs neither.
+
+An export is either shipped in the model folder (``model.onnx``, named with its sha256 in the card's
+``onnx`` entry: ``sentry-image models export-onnx``) or made on first use into the cache folder, keyed
+by the weights' sha256. Every export is checked against PyTorch on a random batch before it is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sentry_image import paths
+from sentry_image.errors import ModelError
+from sentry_image.registry.card import ONNX_FILE, sha256_file, write_card
+
+log = logging.getLogger(__name__)
+
+OPSET = 17
+MAX_ABS_DIFF = 1e-3  # largest logit difference from PyTorch an export may show
+
+
+def shipped_onnx(folder: Path, card: dict[str, Any]) -> Path | None:
+    """The folder's own ``model.onnx`` when the card names it and it is the export of these weights.
+
+    Raises ``ModelError`` when the card names an export that is missing or does not match."""
+    entry = card.get("onnx")
+    if not entry:
+        return None
+    path = folder / ONNX_FILE
+    if not path.is_file():
+        raise ModelError(f"{folder}: the card names {ONNX_FILE}, which is missing")
+    if entry["weights_sha256"] != card["sha256"]:
+        raise ModelError(f"{path}: exported from other weights than the card's")
+    digest = sha256_file(path)
+    if digest != entry["sha256"]:
+        raise ModelError(f"{path}: sha256 {digest} does not match the card's {entry['sha256']}")
+    return path
+
+
+def _export(folder: Path, target: Path) -> None:
+    """Export the folder's PyTorch model to ``target`` (atomically) and check it against PyTorch."""
+    import torch
+
+    from sentry_image.registry.loading import load_model_folder
+
+    model, card = load_model_folder(folder)
+    crop = int(card["input"]["crop"])
+    sample = torch.randn(2, 3, crop, crop, generator=torch.Generator().manual_seed(0))
+    fd, tmp_name = tempfile.mkstemp(suffix=".onnx", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with warnings.catch_warnings():
+            # The TorchScript exporter handles these models' dynamic tile sizes; torch 2.14 calls it legacy.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(
+                model,
+                (sample,),
+                str(tmp),
+                dynamo=False,
+                input_names=["tiles"],
+                output_names=["logits"],
+                dynamic_axes={"tiles": {0: "tiles", 2: "height", 3: "width"}, "logits": {0: "tiles"}},
+                opset_version=OPSET,
+            )
+        check = torch.randn(3, 3, crop, crop - 8, generator=torch.Generator().manual_seed(1))
+        with torch.inference_mode():
+            want = model(check).float().reshape(-1).numpy()
+        got = _run_onnx(tmp, check.numpy())
+        diff = float(np.abs(want - got).max())
+        if not diff <= MAX_ABS_DIFF:
+            raise ModelError(
+                f"the ONNX export of {card['id']} differs from PyTorch by {diff:.2g} (limit {MAX_ABS_DIFF})"
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _run_onnx(path: Path, batch: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: batch})[0].reshape(-1)
+
+
+def onnx_for(folder: Path, card: dict[str, Any]) -> Path | None:
+    """An ONNX export of this model: the shipped one, else a cached one (exported now when missing and
+    PyTorch is here). None when there is none and none can be made."""
+    shipped = shipped_onnx(folder, card)
+    if shipped is not None:
+        return shipped
+    cached = paths.cache_dir() / "onnx" / f"{card['sha256']}-opset{OPSET}.onnx"
+    if cached.is_file():
+        return cached
+    try:
+        import onnx  # noqa: F401  (torch.onnx.export needs it)
+        import torch  # noqa: F401
+    except ImportError:
+        return None
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _export(folder, cached)
+    except Exception as exc:  # an architecture the exporter cannot handle: PyTorch runs it instead
+        log.warning("no ONNX export for %s (%s); PyTorch will run it", card["id"], exc)
+        return None
+    return cached
+
+
+def export_into_folder(folder: Path) -> dict[str, Any]:
+    """Write ``model.onnx`` into a model folder and name it in the card; returns the new card."""
+    from sentry_image.registry.card import read_card
+
+    card = read_card(folder)
+    _export(folder, folder / ONNX_FILE)
+    card["onnx"] = {"sha256": sha256_file(folder / ONNX_FILE), "weights_sha256": card["sha256"], "opset": OPSET}
+    write_card(folder, card)
+    return card
