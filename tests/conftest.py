@@ -126,6 +126,31 @@ def client(store_with_model):
     return c
 
 
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_loaded(base: str, timeout: float = 60) -> dict:
+    """Poll ``base/health`` of a starting service until its model is loaded; returns the last health."""
+    import time
+
+    import requests
+
+    health: dict = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not health.get("backend"):
+        try:
+            health = requests.get(f"{base}/health", timeout=2).json()
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    return health
+
+
 def auth(extra: dict | None = None) -> dict:
     """Headers carrying the test token."""
     return {"X-Sentry-Token": TOKEN, **(extra or {})}

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import encode, generated_like, photo_like
+from conftest import encode, free_port, generated_like, photo_like, wait_until_loaded
 from sentry_image.engine.detector import Detector
 from sentry_image.errors import ModelError
 from sentry_image.registry.card import ONNX_FILE, WEIGHTS_FILE, read_card, sha256_file, write_card
@@ -167,12 +165,13 @@ def no_torch(*args: str, home: Path, timeout: float = 120) -> subprocess.Complet
 
 def test_without_torch_check_runs_the_shipped_export(exported: Path, sentry_home: Path, tmp_path: Path) -> None:
     img = tmp_path / "a.png"
-    img.write_bytes(encode(generated_like(np.random.default_rng(1), 96)))
+    img.write_bytes(encode(generated_like(np.random.default_rng(1), 288)))  # big enough for every analyzer
     r = no_torch("check", str(img), "--model", str(exported), "--json", home=sentry_home)
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout.splitlines()[0])
     want = Detector.from_folder(exported, backend="torch").score([Image.open(img).convert("RGB")])[0]
     assert abs(got["score"] - want.score) < 1e-4 and got["verdict"] == want.verdict
+    assert not [e for e in got["evidence"] if e["signal"] == "analyzer_error"], got["evidence"]  # all analyzers ran
 
 
 def test_without_torch_a_model_without_export_is_refused_clearly(
@@ -197,9 +196,7 @@ def test_without_torch_training_says_it_needs_torch(sentry_home: Path, tiny_data
 def test_without_torch_the_service_serves_an_exported_model(exported: Path, sentry_home: Path) -> None:
     assert no_torch("models", "import", str(exported), home=sentry_home).returncode == 0
     assert no_torch("models", "use", "tiny-npr", home=sentry_home).returncode == 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "SENTRY_IMAGE_HOME": str(sentry_home)}
     proc = subprocess.Popen(
         [sys.executable, "-c", NO_TORCH, "serve", "--port", str(port)],
@@ -210,15 +207,7 @@ def test_without_torch_the_service_serves_an_exported_model(exported: Path, sent
     )
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                health = requests.get(f"{base}/health", timeout=2).json()
-                if health.get("backend"):
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
+        health = wait_until_loaded(base)
         assert health["backend"] == "onnx" and health["device"] == "cpu"
         token = (sentry_home / "token").read_text().strip()
         body = encode(generated_like(np.random.default_rng(5), 96))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -17,17 +16,11 @@ import numpy as np
 import pytest
 from waitress.server import create_server
 
-from conftest import encode, generated_like, photo_like
+from conftest import encode, free_port, generated_like, photo_like
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 pytest.importorskip("webview", reason="pywebview is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

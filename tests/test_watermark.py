@@ -59,13 +59,21 @@ def test_small_images_are_skipped() -> None:
     assert analyze_watermark(photo_like(np.random.default_rng(1), 128)) == []
 
 
-def test_one_pass_decoding_equals_the_library_decoder() -> None:
+@pytest.mark.parametrize(
+    "image",
+    [
+        embed(BASE, KNOWN_MARKS["Stable Diffusion 1.x"]),
+        jpeg(embed(BASE, SDXL_BITS), 90, 0),
+        photo_like(np.random.default_rng(4), 300).crop((0, 0, 301 - 7, 263)),  # unmarked, odd size
+    ],
+    ids=["marked", "marked-jpeg", "unmarked-odd-size"],
+)
+def test_decoding_equals_the_library_decoder(image: Image.Image) -> None:
     from imwatermark import WatermarkDecoder
 
     from sentry_image.provenance.watermark import decode_bits
 
-    marked = embed(BASE, KNOWN_MARKS["Stable Diffusion 1.x"])
-    bgr = np.asarray(marked)[:, :, ::-1].copy()
+    bgr = np.asarray(image)[:, :, ::-1].copy()
     for length in (32, 48, 136):
         reference = [int(bool(b)) for b in WatermarkDecoder("bits", length).decode(bgr, "dwtDct")]
-        assert decode_bits(marked, length) == reference
+        assert decode_bits(image, length) == reference

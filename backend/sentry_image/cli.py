@@ -14,6 +14,14 @@ from sentry_image.service.cli import add_service_parsers
 from sentry_image.training.cli import add_train_parser
 
 
+def command_line(*args: str) -> list[str]:
+    """The argv that runs ``sentry-image ARGS`` with this same install (the bundled app's own executable
+    when frozen by PyInstaller)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, *args]
+    return [sys.executable, "-m", "sentry_image.cli", *args]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="sentry-image", description="Local-first detection of AI-generated images.")
@@ -25,24 +33,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_parser(sub)
     add_train_parser(sub)
     add_eval_parsers(sub)
-    d = sub.add_parser("desktop", help="open the desktop app (window + tray icon)", add_help=False)
-    d.add_argument("desktop_args", nargs=argparse.REMAINDER)
-    d.set_defaults(func=run_desktop)
+    # Listed for --help only: main() hands everything after "desktop" to the desktop app's own parser.
+    sub.add_parser("desktop", help="open the desktop app (window + tray icon); see `desktop --help`", add_help=False)
     return parser
 
 
-def run_desktop(args: argparse.Namespace) -> int:
-    """Start the pywebview desktop app (its own options follow, e.g. --port, --no-tray)."""
+def run_desktop(argv: list[str]) -> int:
+    """Start the pywebview desktop app with its own options (e.g. --port, --no-tray, files to check)."""
     try:
         from sentry_image_desktop.app import main as desktop_main
     except ImportError as exc:
         print(f"error: the desktop app needs pywebview and pystray ({exc})", file=sys.stderr)
         return 1
-    return desktop_main(args.desktop_args)
+    return desktop_main(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["desktop"]:
+        return run_desktop(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -8,11 +8,13 @@ import csv
 import io
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 from sentry_image import __version__
+from sentry_image.cli import command_line
 from sentry_image.errors import SentryError
 from sentry_image.registry.store import ModelStore
 from sentry_image.settings import load_settings, update_settings
@@ -40,6 +42,7 @@ class DesktopApi:
             "started_here": self.service.started_here,
             "port": self.service.port,
             "device": (health or {}).get("device"),
+            "backend": (health or {}).get("backend"),
             "model": (health or {}).get("model"),
             "ready": bool(health and health.get("ready")),
             "badges_paused": bool(load_settings().get("badges_paused")),
@@ -285,7 +288,7 @@ class DesktopApi:
                 AUTOSTART_FILE.parent.mkdir(parents=True, exist_ok=True)
                 AUTOSTART_FILE.write_text(
                     "[Desktop Entry]\nType=Application\nName=Sentry-Image\n"
-                    f"Exec={sys.executable} -m sentry_image.cli desktop\n",
+                    f"Exec={shlex.join(command_line('desktop'))}\n",
                     encoding="utf-8",
                 )
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import queue
 import tempfile
@@ -25,6 +26,16 @@ def _on_drop(api: DesktopApi, window) -> callable:  # noqa: ANN001
             window.evaluate_js(f"window.sentryShowJob({json.dumps(started)})")
 
     return handler
+
+
+def _check_when_ready(window, paths: list[str]) -> None:  # noqa: ANN001
+    """Check files given on the command line ("Open with Sentry-Image") once the page is ready."""
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        if window.evaluate_js("document.body.dataset.ready === '1'"):
+            window.evaluate_js(f"window.sentryCheckPaths({json.dumps(paths)})")
+            return
+        time.sleep(0.25)
 
 
 def _clipboard_image_path() -> str | None:
@@ -77,9 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     import webview
 
     parser = argparse.ArgumentParser(prog="sentry-image desktop")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--no-tray", action="store_true")
+    parser.add_argument("--port", type=int, default=8765, help="port of the local service (default 8765)")
+    parser.add_argument("--no-tray", action="store_true", help="no tray icon")
+    parser.add_argument("paths", nargs="*", help="image files or folders to check right away")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    paths = [str(Path(p).resolve()) for p in args.paths]
     os.environ.setdefault(
         "QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu" + (" --no-sandbox" if os.geteuid() == 0 else "")
     )
@@ -94,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 
         window.dom.document.events.drop += DOMEventHandler(_on_drop(api, window), prevent_default=True)
         window.dom.document.events.dragover += DOMEventHandler(lambda e: None, prevent_default=True)
+        if paths:
+            threading.Thread(target=_check_when_ready, args=(window, paths), daemon=True).start()
 
     window.events.loaded += on_loaded
     if not args.no_tray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import itertools
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,8 @@ from sentry_image.engine.decode import decode_image
 from sentry_image.errors import SentryError
 
 _ids = itertools.count(1)
+
+log = logging.getLogger(__name__)
 
 
 def thumbnail_data_url(data: bytes, size: int = 160) -> str | None:
@@ -59,6 +62,13 @@ class Job:
                 self.error = str(exc)
             finally:
                 self.finished = True
+                log.info(
+                    "%s finished: %d of %d done%s",
+                    self.id,
+                    len(self.results),
+                    self.total,
+                    f" ({self.error})" if self.error else " (cancelled)" if self.cancelled else "",
+                )
 
         threading.Thread(target=target, daemon=True, name=self.id).start()
         return self

@@ -5,13 +5,13 @@ from __future__ import annotations
 import collections
 import os
 import subprocess
-import sys
 import threading
 import time
 from typing import Any
 
 import requests
 
+from sentry_image.cli import command_line
 from sentry_image.service.pairing import load_or_create_token
 
 
@@ -48,7 +48,7 @@ class ServiceController:
         with self._lock:
             if self.health() is not None:
                 return {"ok": True, "already_running": True}
-            cmd = [sys.executable, "-m", "sentry_image.cli", "serve", "--port", str(self.port)]
+            cmd = command_line("serve", "--port", str(self.port))
             self.proc = subprocess.Popen(
                 cmd,
                 stdout=subprocess.PIPE,

@@ -1,5 +1,11 @@
-"""Invisible DWT-DCT watermarks embedded by the Stable Diffusion reference pipelines, decoded with the
-invisible-watermark package.
+"""Invisible DWT-DCT watermarks embedded by the Stable Diffusion reference pipelines (the
+invisible-watermark package's ``dwtDct`` method).
+
+The decoder follows the package's own: Haar DWT of the YUV chroma channels, then one bit per 4x4 block
+of approximation coefficients. The per-block rule is done here with numpy, over all blocks at once,
+because the package cannot be imported without PyTorch (its ``__init__`` loads the RivaGAN model code)
+and the bundled app has no PyTorch; ``tests/test_watermark.py`` checks the bits against the package's
+decoder.
 
 Known messages: SD 1.x scripts embed the bytes "StableDiffusionV1", SD 2.x "SDV2", and the SDXL /
 diffusers pipelines the 48-bit pattern below. A decoded message matching one of them at 90% of bits
@@ -38,23 +44,32 @@ def block_scores(img: Image.Image) -> list[np.ndarray]:
     """Per-block watermark scores of each marked chroma channel, in the decoder's block order.
 
     The scores do not depend on the message length, so one pass serves every known message; the
-    per-block inference is the library's own (``EmbedMaxDct.decode_frame``).
+    per-block rule is the package's own, vectorised (``_block_bits``).
     """
     import cv2  # imported here: OpenCV needs system libraries (libGL)
     import pywt
-    from imwatermark.maxDct import EmbedMaxDct
 
     bgr = np.asarray(img.convert("RGB"))[:, :, ::-1].copy()
     rows, cols = bgr.shape[:2]
     yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
-    embed = EmbedMaxDct(watermarks=[], wmLen=1, scales=list(SCALES))
     out = []
-    for channel in range(2):  # as the library's decoder: channels 0 and 1, skipping scale 0
+    for channel in range(2):  # as the package's decoder: channels 0 and 1, skipping scale 0
         if SCALES[channel] <= 0:
             continue
         ca1, _ = pywt.dwt2(yuv[: rows // 4 * 4, : cols // 4 * 4, channel], "haar")
-        out.append(np.array(embed.decode_frame(ca1, SCALES[channel], [[]])[0], dtype=np.float64))
+        out.append(_block_bits(ca1, SCALES[channel]))
     return out
+
+
+def _block_bits(coeffs: np.ndarray, scale: float, block: int = 4) -> np.ndarray:
+    """One bit per ``block x block`` tile, row by row: the largest-magnitude coefficient other than the
+    first, taken modulo ``scale``, is 1 above half the scale (``EmbedMaxDct.infer_dct_matrix``)."""
+    nr, nc = coeffs.shape[0] // block, coeffs.shape[1] // block
+    tiles = coeffs[: nr * block, : nc * block].reshape(nr, block, nc, block).transpose(0, 2, 1, 3)
+    flat = tiles.reshape(nr * nc, block * block)
+    pos = np.argmax(np.abs(flat[:, 1:]), axis=1) + 1
+    values = np.abs(flat[np.arange(len(flat)), pos])
+    return ((values % scale) > 0.5 * scale).astype(np.float64)
 
 
 def bits_from_scores(scores: list[np.ndarray], length: int) -> list[int]:

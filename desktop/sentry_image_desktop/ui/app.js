@@ -125,7 +125,7 @@ window.sentryCheckPaths = async (paths) => window.sentryShowJob(await api().chec
 
 async function refreshStatus() {
   const s = await api().status();
-  $('service-pill').textContent = s.running ? `service running · ${s.device}` : 'service stopped';
+  $('service-pill').textContent = s.running ? `service running · ${s.device}${s.backend ? ' · ' + s.backend : ''}` : 'service stopped';
   $('service-pill').className = `pill ${s.running ? 'running' : ''}`;
   $('svc-status').textContent = s.running ? `running${s.started_here ? ' (started by this app)' : ' (found running)'}` : 'stopped';
   $('svc-port').textContent = s.port;
