@@ -20,6 +20,7 @@ def test_eval_writes_leaderboard_and_plots(trained_model_dir: Path, tiny_dataset
     assert "ai:synthetic" in entry["groups"] and "real:synthetic" in entry["groups"]
     md = (out / "leaderboard.md").read_text()
     assert "tiny-npr" in md and "Robustness" in md
+    assert f"Produced by: `sentry-image eval --model {trained_model_dir} --data {tiny_dataset} --split val" in md
     for name in ("roc_tiny-npr.png", "reliability.png", "robustness.png", "leaderboard.png"):
         with Image.open(out / name) as img:
             assert img.width > 300

@@ -38,6 +38,19 @@ def _detector(ref: str, device: str):
     return Detector.from_folder(ModelStore().folder_for(ref), device=device)
 
 
+def _eval_command(args: argparse.Namespace) -> str:
+    """The command line that reproduces this evaluation (for the report's "Produced by")."""
+    parts = ["sentry-image", "eval", "--model", *args.model, "--data", str(args.data), "--split", args.split]
+    parts += ["--out", str(args.out)]
+    if args.no_robustness:
+        parts.append("--no-robustness")
+    if args.limit:
+        parts += ["--limit", str(args.limit)]
+    if args.device != "auto":
+        parts += ["--device", args.device]
+    return shlex.join(parts)
+
+
 def run_eval(args: argparse.Namespace) -> int:
     """Evaluate each model and write the leaderboard files."""
     from sentry_image.evaluation.leaderboard import write_leaderboard
@@ -60,8 +73,9 @@ def run_eval(args: argparse.Namespace) -> int:
     except (SentryError, ValueError, FileNotFoundError) as exc:
         console.print(f"error: {getattr(exc, 'message', exc)}")
         return 2
-    command = "sentry-image " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["eval"] else ""
-    md = write_leaderboard(entries, Path(args.out), dataset=str(args.data), split=args.split, command=command)
+    md = write_leaderboard(
+        entries, Path(args.out), dataset=str(args.data), split=args.split, command=_eval_command(args)
+    )
     Console().print(md.read_text(encoding="utf-8"))
     console.print(f"written: {md.parent}")
     return 0
