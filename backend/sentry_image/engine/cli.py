@@ -29,6 +29,13 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--recursive", "-r", action="store_true", help="descend into sub-folders")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--model", default=None, help="model id (default: the active model)")
+    add_runtime_flags(p)
+    add_threshold_flags(p)
+    p.set_defaults(func=run_check)
+
+
+def add_runtime_flags(p: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--backend``: where and by what the model runs (see ``engine.backends``)."""
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument(
         "--backend",
@@ -36,8 +43,6 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
         choices=["auto", "onnx", "torch"],
         help="what runs the model: auto = ONNX Runtime on CPU, PyTorch on CUDA or when no ONNX export can be had",
     )
-    add_threshold_flags(p)
-    p.set_defaults(func=run_check)
 
 
 def add_threshold_flags(p: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from sentry_image.engine.cli import add_runtime_flags
 from sentry_image.errors import SentryError
 
 
@@ -22,7 +23,7 @@ def add_eval_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="reports/eval", help="output folder")
     p.add_argument("--no-robustness", action="store_true", help="skip the perturbation sweep")
     p.add_argument("--limit", type=int, default=0, help="evaluate a random subset of this size")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_runtime_flags(p)
     p.set_defaults(func=run_eval)
 
     q = sub.add_parser("leaderboard", help="merge evaluation results of several runs into one ranked table")
@@ -31,11 +32,11 @@ def add_eval_parsers(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_leaderboard)
 
 
-def _detector(ref: str, device: str):
+def _detector(ref: str, device: str, backend: str):
     from sentry_image.engine.detector import Detector
     from sentry_image.registry.store import ModelStore
 
-    return Detector.from_folder(ModelStore().folder_for(ref), device=device)
+    return Detector.from_folder(ModelStore().folder_for(ref), device=device, backend=backend)
 
 
 def _eval_command(args: argparse.Namespace) -> str:
@@ -46,8 +47,9 @@ def _eval_command(args: argparse.Namespace) -> str:
         parts.append("--no-robustness")
     if args.limit:
         parts += ["--limit", str(args.limit)]
-    if args.device != "auto":
-        parts += ["--device", args.device]
+    for flag in ("device", "backend"):
+        if getattr(args, flag) != "auto":
+            parts += [f"--{flag}", getattr(args, flag)]
     return shlex.join(parts)
 
 
@@ -67,7 +69,7 @@ def run_eval(args: argparse.Namespace) -> int:
             return 2
         entries = []
         for ref in args.model:
-            detector = _detector(ref, args.device)
+            detector = _detector(ref, args.device, args.backend)
             console.print(f"evaluating {detector.model_id} on {len(samples)} images")
             entries.append(evaluate_model(detector, samples, robustness=not args.no_robustness))
     except (SentryError, ValueError, FileNotFoundError) as exc:

@@ -8,7 +8,7 @@ import sys
 
 import requests
 
-from sentry_image.engine.cli import add_threshold_flags, threshold_overrides
+from sentry_image.engine.cli import add_runtime_flags, add_threshold_flags, threshold_overrides
 from sentry_image.service.config import ServiceConfig
 from sentry_image.service.pairing import load_or_create_token
 
@@ -21,13 +21,7 @@ def add_service_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --allow-remote)")
     p.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument(
-        "--backend",
-        default="auto",
-        choices=["auto", "onnx", "torch"],
-        help="what runs the model: auto = ONNX Runtime on CPU, PyTorch on CUDA or when no ONNX export can be had",
-    )
+    add_runtime_flags(p)
     p.add_argument("--allowed-origin", action="append", default=[], help="extra allowed Origin (repeatable)")
     p.add_argument("--threads", type=int, default=8)
     add_threshold_flags(p)
