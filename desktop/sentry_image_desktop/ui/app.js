@@ -129,7 +129,7 @@ async function refreshStatus() {
   $('service-pill').className = `pill ${s.running ? 'running' : ''}`;
   $('svc-status').textContent = s.running ? `running${s.started_here ? ' (started by this app)' : ' (found running)'}` : 'stopped';
   $('svc-port').textContent = s.port;
-  $('svc-device').textContent = s.device || '—';
+  $('svc-device').textContent = s.device ? `${s.device}${s.backend ? ` (${s.backend === 'onnx' ? 'ONNX Runtime' : 'PyTorch'})` : ''}` : '—';
   $('svc-model').textContent = s.model ? `${s.model.name} (${s.model.id})` : '—';
   $('svc-log').textContent = (await api().service_log()).join('\n');
 }
