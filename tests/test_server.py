@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import requests
-from waitress.server import create_server
 
-from conftest import TOKEN, encode, generated_like, photo_like
+from conftest import TOKEN, encode, generated_like, photo_like, serving
 from sentry_image.service.app import create_app
 from sentry_image.service.config import ServiceConfig
 from sentry_image.service.server import listen_addresses
@@ -30,10 +28,6 @@ def test_non_loopback_bind_needs_explicit_flag(capsys) -> None:
 
 def test_fifty_concurrent_requests_all_answered(store_with_model) -> None:
     app = create_app(ServiceConfig(), TOKEN, store=store_with_model)
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
-    port = server.effective_port
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     rng = np.random.default_rng(11)
     images = [encode(photo_like(rng, 96), "JPEG") if i % 2 else encode(generated_like(rng, 96)) for i in range(50)]
 
@@ -46,11 +40,8 @@ def test_fifty_concurrent_requests_all_answered(store_with_model) -> None:
         )
         return r.status_code, r.json()
 
-    try:
-        with ThreadPoolExecutor(max_workers=50) as pool:
-            answers = list(pool.map(post, images))
-    finally:
-        server.close()
+    with serving(app, threads=8) as port, ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(post, images))
     assert len(answers) == 50
     assert all(status == 200 for status, _ in answers), [s for s, _ in answers]
     scores = [body["results"][0]["score"] for _, body in answers]
