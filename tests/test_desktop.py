@@ -196,3 +196,14 @@ def test_tray_process_starts_and_quits_cleanly() -> None:
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "exitcode 0" in proc.stdout
+
+
+def test_autostart_exec_line_quotes_like_the_desktop_entry_spec() -> None:
+    from sentry_image_desktop.api import desktop_entry_exec
+
+    assert desktop_entry_exec(["/usr/bin/python3", "-m", "sentry_image.cli", "desktop"]) == (
+        "/usr/bin/python3 -m sentry_image.cli desktop"
+    )
+    assert desktop_entry_exec(["/opt/My Apps/sentry-image", "desktop"]) == '"/opt/My Apps/sentry-image" desktop'
+    # $ and " are backslash-escaped inside quotes, and the file's escaping doubles each backslash.
+    assert desktop_entry_exec(['/a$b/x"y', "50%"]) == '"/a\\\\$b/x\\\\"y" 50%%'

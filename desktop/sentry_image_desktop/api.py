@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import os
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,20 @@ from sentry_image_desktop.service_control import ServiceController
 
 BATCH = 8
 AUTOSTART_FILE = Path.home() / ".config" / "autostart" / "sentry-image.desktop"
+
+
+def desktop_entry_exec(argv: list[str]) -> str:
+    """``argv`` as a freedesktop Desktop Entry ``Exec`` value: an argument with spaces or reserved
+    characters goes in double quotes with the characters the quoting reserves backslash-escaped, then
+    the file's string escaping doubles every backslash; ``%`` becomes ``%%``."""
+    out = []
+    for arg in argv:
+        arg = arg.replace("%", "%%")
+        if arg and not any(c in arg for c in " \t\n\"'\\><~|&;$*?#()`"):
+            out.append(arg)
+        else:
+            out.append('"' + "".join("\\" + c if c in '"`$\\' else c for c in arg) + '"')
+    return " ".join(out).replace("\\", "\\\\")
 
 
 class DesktopApi:
@@ -288,7 +301,7 @@ class DesktopApi:
                 AUTOSTART_FILE.parent.mkdir(parents=True, exist_ok=True)
                 AUTOSTART_FILE.write_text(
                     "[Desktop Entry]\nType=Application\nName=Sentry-Image\n"
-                    f"Exec={shlex.join(command_line('desktop'))}\n",
+                    f"Exec={desktop_entry_exec(command_line('desktop'))}\n",
                     encoding="utf-8",
                 )
             else:
