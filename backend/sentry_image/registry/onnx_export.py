@@ -49,6 +49,7 @@ def _export(folder: Path, target: Path) -> None:
     """Export the folder's PyTorch model to ``target`` (atomically) and check it against PyTorch."""
     import torch
 
+    from sentry_image.engine.backends import OnnxBackend
     from sentry_image.registry.loading import load_model_folder
 
     model, card = load_model_folder(folder)
@@ -74,7 +75,7 @@ def _export(folder: Path, target: Path) -> None:
         check = torch.randn(3, 3, crop, crop - 8, generator=torch.Generator().manual_seed(1))
         with torch.inference_mode():
             want = model(check).float().reshape(-1).numpy()
-        got = _run_onnx(tmp, check.numpy())
+        got = OnnxBackend(tmp).run(check.numpy())
         diff = float(np.abs(want - got).max())
         if not diff <= MAX_ABS_DIFF:
             raise ModelError(
@@ -83,13 +84,6 @@ def _export(folder: Path, target: Path) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _run_onnx(path: Path, batch: np.ndarray) -> np.ndarray:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: batch})[0].reshape(-1)
 
 
 def onnx_for(folder: Path, card: dict[str, Any]) -> Path | None:
