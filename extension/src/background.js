@@ -12,6 +12,7 @@ const DEFAULTS = {
   token: '',
   paused: false,
   showReal: false,
+  showUncertain: true,
   minSize: 96,
   siteOverrides: {},
   thresholds: null,

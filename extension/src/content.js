@@ -82,7 +82,7 @@
 
   function drawBadge(img, entry) {
     img.dataset.sentryVerdict = entry.state; // a hook for page styles and tests; no layout change
-    const view = Badge.present(entry.state, entry.result, { showReal: settings.showReal });
+    const view = Badge.present(entry.state, entry.result, { showReal: settings.showReal, showUncertain: settings.showUncertain });
     if (!view.visible) {
       if (entry.badge) entry.badge.el.hidden = true;
       return;

@@ -10,6 +10,7 @@
     $('serviceUrl').value = settings.serviceUrl;
     $('token').value = settings.token || '';
     $('showReal').checked = Boolean(settings.showReal);
+    $('showUncertain').checked = settings.showUncertain !== false;
     $('minSize').value = settings.minSize;
     $('customThresholds').checked = Boolean(settings.thresholds);
     if (settings.thresholds) {
@@ -40,6 +41,7 @@
       serviceUrl: $('serviceUrl').value.trim(),
       token: $('token').value.trim(),
       showReal: $('showReal').checked,
+      showUncertain: $('showUncertain').checked,
       minSize: Math.max(32, Number($('minSize').value) || 96),
       thresholds: $('customThresholds').checked ? { likelyAi, likelyReal } : null,
     } });

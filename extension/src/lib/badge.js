@@ -24,10 +24,12 @@
     return current;
   }
 
-  /** What to draw: {visible, text, className, ariaLabel}. */
+  /** What to draw: {visible, text, className, ariaLabel}. Options: showReal (default off) and
+   * showUncertain (default on) pick which verdicts get a badge; "likely AI" always does. */
   function present(state, result, options) {
     const o = options || {};
-    const visible = state === 'ai' || state === 'uncertain' || (state === 'real' && Boolean(o.showReal));
+    const visible = state === 'ai' || (state === 'uncertain' && o.showUncertain !== false)
+      || (state === 'real' && Boolean(o.showReal));
     const score = result && typeof result.score === 'number' ? ` (P(AI) ${result.score.toFixed(2)})` : '';
     return {
       visible,

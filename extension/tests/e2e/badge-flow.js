@@ -143,6 +143,19 @@ async function badgeFlow(launch) {
     await sleep(2500);
     assert.equal(await other.evaluate(() => document.querySelectorAll('[data-sentry-verdict], .sentry-badge').length), 0);
 
+    // With "uncertain" badges turned off in the options, only "likely AI" images keep a badge.
+    const current = await kit.send({ type: 'settings' });
+    await kit.send({ type: 'saveSettings', settings: { ...current, showUncertain: false } });
+    await page.reload({ waitUntil: 'load' });
+    await waitFor(() => page.evaluate(() => {
+      const imgs = Array.from(document.querySelectorAll('#feed img[data-sentry-verdict]'));
+      const badges = Array.from(document.querySelectorAll('.sentry-badge')).filter((b) => !b.hidden);
+      return imgs.length > 0 && !imgs.some((i) => i.dataset.sentryVerdict === 'pending')
+        && badges.length === imgs.filter((i) => i.dataset.sentryVerdict === 'ai').length
+        && badges.every((b) => b.classList.contains('sentry-badge--ai'));
+    }), 60000);
+    await kit.send({ type: 'saveSettings', settings: { ...current, showUncertain: true } });
+
     // The desktop app's pause (kept by the service) stops badges in every browser; the popup says so.
     const settingsFile = path.join(service.home, 'settings.json');
     const saved = fs.existsSync(settingsFile) ? JSON.parse(fs.readFileSync(settingsFile, 'utf8')) : {};
