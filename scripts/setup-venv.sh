@@ -21,12 +21,12 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
   fi
 fi
-# OpenCV (used by the invisible-watermark decoder) needs libGL and glib at run time.
+# Qt (the desktop app) and OpenCV (tests: the reference watermark encoder) need libGL and glib at run time.
 if ! ldconfig -p 2>/dev/null | grep -q "libGL.so.1"; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && apt-get install -y -qq libgl1 libglib2.0-0 >/dev/null
   else
-    echo "warning: libGL is missing; watermark checks will be reported as unavailable (sudo apt-get install libgl1)" >&2
+    echo "warning: libGL is missing; the desktop app will not start (sudo apt-get install libgl1)" >&2
   fi
 fi
 stamp="$VENV/.installed-$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" ${SENTRY_DEV:+"$ROOT/requirements-dev.txt"} | sha256sum | cut -c1-16)"

@@ -23,9 +23,9 @@ from sentry_image.registry.loading import save_weights
 from sentry_image.registry.onnx_export import export_into_folder
 
 REPO = Path(__file__).resolve().parents[1]
-# Runs the CLI as the bundled app does: PyTorch, torchvision and timm cannot be imported.
+# Runs the CLI as the bundled app does: PyTorch, torchvision, timm and OpenCV cannot be imported.
 NO_TORCH = (
-    "import sys; sys.modules.update(torch=None, torchvision=None, timm=None); "
+    "import sys; sys.modules.update(torch=None, torchvision=None, timm=None, cv2=None, imwatermark=None); "
     "from sentry_image.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 

@@ -77,3 +77,12 @@ def test_decoding_equals_the_library_decoder(image: Image.Image) -> None:
     for length in (32, 48, 136):
         reference = [int(bool(b)) for b in WatermarkDecoder("bits", length).decode(bgr, "dwtDct")]
         assert decode_bits(image, length) == reference
+
+
+def test_colour_conversion_equals_opencv_on_every_colour() -> None:
+    cv2 = pytest.importorskip("cv2", reason="OpenCV comes with invisible-watermark (requirements-dev.txt)")
+    from sentry_image.provenance.watermark import rgb_to_yuv
+
+    grid = np.stack(np.meshgrid(np.arange(256), np.arange(256), np.arange(256), indexing="ij"), -1)
+    rgb = grid.reshape(4096, 4096, 3).astype(np.uint8)
+    assert np.array_equal(rgb_to_yuv(rgb), cv2.cvtColor(rgb[:, :, ::-1].copy(), cv2.COLOR_BGR2YUV))

@@ -1,11 +1,11 @@
 """Invisible DWT-DCT watermarks embedded by the Stable Diffusion reference pipelines (the
 invisible-watermark package's ``dwtDct`` method).
 
-The decoder follows the package's own: Haar DWT of the YUV chroma channels, then one bit per 4x4 block
-of approximation coefficients. The per-block rule is done here with numpy, over all blocks at once,
-because the package cannot be imported without PyTorch (its ``__init__`` loads the RivaGAN model code)
-and the bundled app has no PyTorch; ``tests/test_watermark.py`` checks the bits against the package's
-decoder.
+The decoder follows the package's own: OpenCV's YUV conversion, Haar DWT of the chroma channels, then
+one bit per 4x4 block of approximation coefficients. The colour conversion and the per-block rule are
+done here with numpy (all blocks at once), because the package cannot be imported without PyTorch (its
+``__init__`` loads the RivaGAN model code) and the bundled app has neither PyTorch nor OpenCV;
+``tests/test_watermark.py`` checks the bits against the package's decoder.
 
 Known messages: SD 1.x scripts embed the bytes "StableDiffusionV1", SD 2.x "SDV2", and the SDXL /
 diffusers pipelines the 48-bit pattern below. A decoded message matching one of them at 90% of bits
@@ -46,12 +46,10 @@ def block_scores(img: Image.Image) -> list[np.ndarray]:
     The scores do not depend on the message length, so one pass serves every known message; the
     per-block rule is the package's own, vectorised (``_block_bits``).
     """
-    import cv2  # imported here: OpenCV needs system libraries (libGL)
     import pywt
 
-    bgr = np.asarray(img.convert("RGB"))[:, :, ::-1].copy()
-    rows, cols = bgr.shape[:2]
-    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
+    rows, cols = img.height, img.width
+    yuv = rgb_to_yuv(np.asarray(img.convert("RGB")))
     out = []
     for channel in range(2):  # as the package's decoder: channels 0 and 1, skipping scale 0
         if SCALES[channel] <= 0:
@@ -59,6 +57,16 @@ def block_scores(img: Image.Image) -> list[np.ndarray]:
         ca1, _ = pywt.dwt2(yuv[: rows // 4 * 4, : cols // 4 * 4, channel], "haar")
         out.append(_block_bits(ca1, SCALES[channel]))
     return out
+
+
+def rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
+    """8-bit RGB to 8-bit YUV exactly as OpenCV's ``cvtColor(bgr, COLOR_BGR2YUV)``, which the package's
+    decoder uses (14-bit fixed point; equal on all 2^24 colours, ``tests/test_watermark.py``)."""
+    r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
+    y = (r * 4899 + g * 9617 + b * 1868 + (1 << 13)) >> 14
+    u = ((b - y) * 8061 + (128 << 14) + (1 << 13)) >> 14
+    v = ((r - y) * 14369 + (128 << 14) + (1 << 13)) >> 14
+    return np.clip(np.stack([y, u, v], axis=-1), 0, 255).astype(np.uint8)
 
 
 def _block_bits(coeffs: np.ndarray, scale: float, block: int = 4) -> np.ndarray:
