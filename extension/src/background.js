@@ -69,14 +69,23 @@ async function getQueue() {
   return queue;
 }
 
-/** Fetch an image ourselves (the user's cookies apply) and post its bytes. */
-async function checkBytesOf(url) {
-  const s = await getSettings();
+// Error codes meaning the service could not fetch a URL (cookies, referrer checks, intranet):
+// the background then fetches the image with the user's session and posts the bytes.
+const SERVICE_CANNOT_FETCH = ['fetch_error', 'forbidden_url'];
+
+/** Fetch an image ourselves (the user's cookies apply); resolves {blob, type} for posting. */
+async function fetchImage(url) {
   const resp = await fetch(url, { credentials: 'include' });
   if (!resp.ok) throw new Error(`image answered HTTP ${resp.status}`);
   const blob = await resp.blob();
-  const results = await postDetect(s, blob, blob.type && blob.type.startsWith('image/') ? blob.type : 'application/octet-stream');
-  return results[0];
+  return { blob, type: blob.type && blob.type.startsWith('image/') ? blob.type : 'application/octet-stream' };
+}
+
+/** Fetch an image ourselves and post its bytes to /detect. */
+async function checkBytesOf(url) {
+  const s = await getSettings();
+  const { blob, type } = await fetchImage(url);
+  return (await postDetect(s, blob, type))[0];
 }
 
 async function dataUrlToBlob(dataUrl) {
@@ -91,8 +100,7 @@ async function check(url) {
   }
   const q = await getQueue();
   const result = await q.check(url);
-  // The service could not fetch it (cookies, referrer checks, intranet): try with the user's session.
-  if (result && result.error && ['fetch_error', 'forbidden_url'].includes(result.error.code)) {
+  if (result && result.error && SERVICE_CANNOT_FETCH.includes(result.error.code)) {
     try {
       const direct = await checkBytesOf(url);
       q.results.set(url, direct);
@@ -142,11 +150,14 @@ async function heatmap(url) {
   } else {
     r = await postHeatmap(s, JSON.stringify({ url }), 'application/json');
     const json = r.ok ? null : await r.clone().json().catch(() => ({}));
-    if (json && json.error && ['fetch_error', 'forbidden_url'].includes(json.error.code)) {
-      const img = await fetch(url, { credentials: 'include' });
-      if (!img.ok) return { error: `image answered HTTP ${img.status}` };
-      const blob = await img.blob();
-      r = await postHeatmap(s, blob, blob.type && blob.type.startsWith('image/') ? blob.type : 'application/octet-stream');
+    if (json && json.error && SERVICE_CANNOT_FETCH.includes(json.error.code)) {
+      let image;
+      try {
+        image = await fetchImage(url);
+      } catch (e) {
+        return { error: e.message };
+      }
+      r = await postHeatmap(s, image.blob, image.type);
     }
   }
   if (!r.ok) return { error: `HTTP ${r.status}` };
