@@ -30,10 +30,11 @@ EXCLUDED += ["imwatermark", "cv2"]
 def export_builtin_models(staging: Path) -> Path:
     """Copy the built-in models into ``staging`` with an ONNX export in each; returns the folder."""
     from sentry_image import paths
+    from sentry_image.registry.card import CARD_FILE
     from sentry_image.registry.onnx_export import export_into_folder
 
     target = staging / "builtin_models"
-    for folder in sorted(p for p in paths.BUILTIN_MODELS_DIR.iterdir() if (p / "model.json").is_file()):
+    for folder in sorted(p for p in paths.BUILTIN_MODELS_DIR.iterdir() if (p / CARD_FILE).is_file()):
         shutil.copytree(folder, target / folder.name)
         card = export_into_folder(target / folder.name)
         print(f"exported {card['id']} to ONNX", flush=True)
@@ -42,7 +43,7 @@ def export_builtin_models(staging: Path) -> Path:
 
 def pyinstaller_args(out: Path, work: Path, models: Path) -> list[str]:
     """The PyInstaller command line (one-folder bundle)."""
-    sep = ":"
+    sep = ":"  # PyInstaller 6 accepts ":" between source and destination on every platform
     backend = ROOT / "backend" / "sentry_image"
     args = [
         str(ROOT / "build_scripts" / "bundle_entry.py"),

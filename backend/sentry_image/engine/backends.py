@@ -2,8 +2,8 @@
 ``N x 3 x h x w`` and return N logits.
 
 ``open_backend`` picks one: PyTorch on CUDA when a GPU is present; otherwise ONNX Runtime, which ran
-the built-in model 4-6x faster than PyTorch on this project's 2-core CPU machines (reports/README.md,
-``benchmarks/latency.py --backend``); PyTorch on CPU when no ONNX export can be had. The bundled app
+the built-in model's forward pass about 4x faster than PyTorch on this project's 2-core CPU machines
+(reports/README.md, ``benchmarks/latency.py --backend``); PyTorch on CPU when no ONNX export can be had. The bundled app
 has no PyTorch, so it runs models that ship an ONNX export.
 """
 
@@ -100,9 +100,10 @@ def open_backend(folder: Path, device: str = "auto", backend: str = "auto") -> t
     if backend == "onnx" and dev == "cuda":
         raise ValueError("the ONNX backend runs on the CPU; use --backend torch for CUDA")
     card = read_card(folder)
-    if backend == "onnx" or (backend == "auto" and dev == "cpu" and onnxruntime_installed()):
+    have_ort = onnxruntime_installed()
+    if backend == "onnx" or (backend == "auto" and dev == "cpu" and have_ort):
         verify_folder(folder, card)
-        path = onnx_for(folder, card) if onnxruntime_installed() else None
+        path = onnx_for(folder, card) if have_ort else None
         if path is not None:
             return OnnxBackend(path), card
         if backend == "onnx" or not torch_installed():

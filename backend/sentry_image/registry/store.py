@@ -125,9 +125,8 @@ class ModelStore:
         self.user_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".import-", dir=self.user_dir))
         try:
-            for name in (CARD_FILE, WEIGHTS_FILE, ONNX_FILE):
-                if name != ONNX_FILE or "onnx" in card:
-                    shutil.copy2(source / name, staging / name)
+            for name in (CARD_FILE, WEIGHTS_FILE, *([ONNX_FILE] if "onnx" in card else [])):
+                shutil.copy2(source / name, staging / name)
             check_model_folder(staging)
             target = self.user_dir / card["id"]
             staging.rename(target)
