@@ -33,11 +33,22 @@ def test_check_json_lines(installed, image_folder: Path, capsys) -> None:
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {Path(r["path"]).name for r in rows} == {"a.jpg", "b.png", "broken.png"}
     for r in rows:
-        assert set(r) == {"path", "score", "verdict", "model", "error", "pixel_score", "explanation", "evidence"}
+        assert set(r) == {
+            "path",
+            "score",
+            "verdict",
+            "model",
+            "error",
+            "pixel_score",
+            "explanation",
+            "evidence",
+            "compression",
+        }
         if Path(r["path"]).name == "broken.png":
-            assert r["error"]["code"] == "decode_error" and r["score"] is None
+            assert r["error"]["code"] == "decode_error" and r["score"] is None and r["compression"] is None
         else:
             assert 0 <= r["score"] <= 1 and r["model"] == "tiny-npr"
+            assert r["compression"]["state"] == ("jpeg" if r["path"].endswith(".jpg") else "lossless")
 
 
 def test_check_recursive_table(installed, image_folder: Path, capsys) -> None:

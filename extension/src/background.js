@@ -12,7 +12,7 @@ const DEFAULTS = {
   token: '',
   paused: false,
   showReal: false,
-  showUncertain: true,
+  showUncertain: false, // feeds get "likely AI" only; "uncertain" shows on a right-click check
   minSize: 96,
   siteOverrides: {},
   thresholds: null,

@@ -10,7 +10,7 @@
     $('serviceUrl').value = settings.serviceUrl;
     $('token').value = settings.token || '';
     $('showReal').checked = Boolean(settings.showReal);
-    $('showUncertain').checked = settings.showUncertain !== false;
+    $('showUncertain').checked = settings.showUncertain === true;
     $('minSize').value = settings.minSize;
     $('customThresholds').checked = Boolean(settings.thresholds);
     if (settings.thresholds) {

@@ -117,6 +117,7 @@ def run_check(args: argparse.Namespace) -> int:
                 "pixel_score": None,
                 "explanation": None,
                 "evidence": [],
+                "compression": None,
             }
             try:
                 data = _read(item, fetcher)

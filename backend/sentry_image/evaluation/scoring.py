@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PIL import Image
 from rich.progress import Progress
 
+from sentry_image.engine.compression import compression_state
 from sentry_image.engine.decode import decode_image
 from sentry_image.engine.detector import Detector
 from sentry_image.errors import SentryError
@@ -23,6 +24,7 @@ class SampleResult:
     logit: float = float("nan")
     verdict: str = ""
     error: str | None = None
+    compression: str = "unknown"  # the file's compression state as found (engine.compression.STATES)
 
 
 def score_samples(
@@ -42,14 +44,15 @@ def score_samples(
             images, owners = [], []
             for s in chunk:
                 try:
-                    img = decode_image(s.read())
+                    data = s.read()
+                    img = decode_image(data)
                     if transform is not None:
                         img = transform(img)
                     images.append(img)
-                    owners.append(s)
+                    owners.append((s, compression_state(data).state))
                 except (SentryError, OSError) as exc:
                     results.append(SampleResult(s, error=str(exc)))
-            for s, sc in zip(owners, detector.score(images) if images else [], strict=True):
-                results.append(SampleResult(s, sc.score, sc.logit, sc.verdict))
+            for (s, state), sc in zip(owners, detector.score(images) if images else [], strict=True):
+                results.append(SampleResult(s, sc.score, sc.logit, sc.verdict, compression=state))
             progress.advance(task, len(chunk))
     return results

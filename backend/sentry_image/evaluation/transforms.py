@@ -53,6 +53,6 @@ ROBUSTNESS: dict[str, Transform] = {
     "resize0.5": resize(0.5),
     "crop0.5": center_crop(0.5),
 }
-# Format-matched protocol: every image, real or AI, goes through the same JPEG q95 encoder, so the file
+# Format-matched protocol: every image, real or AI, goes through the same JPEG q90 encoder, so the file
 # format (AI images are mostly lossless, photos mostly JPEG) cannot be what the detector keys on.
-FORMAT_MATCHED: Transform = ROBUSTNESS["jpeg95"]
+FORMAT_MATCHED: Transform = reencode("JPEG", 90)

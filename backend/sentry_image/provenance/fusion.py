@@ -64,6 +64,7 @@ def assess(
     data: bytes, pixel_score: float, thresholds: dict[str, float], image: Image.Image | None = None
 ) -> dict[str, object]:
     """Provenance + fusion for one image's bytes: the result fields shared by the API and the CLI."""
+    from sentry_image.engine.compression import compression_state
     from sentry_image.provenance.analyze import analyze_provenance
 
     evidence = analyze_provenance(data, image)
@@ -74,4 +75,5 @@ def assess(
         "pixel_score": round(pixel_score, 6),
         "explanation": fused.explanation,
         "evidence": [e.to_dict() for e in evidence],
+        "compression": compression_state(data).to_dict(),
     }

@@ -151,6 +151,11 @@ class AlignedFakeGenerator:
             _load_strict(module, path)
             module.eval().to(self.device)
 
+    @property
+    def name(self) -> str:
+        """The autoencoder's name (``taef2``...)."""
+        return self.spec.name
+
     @classmethod
     def available(cls, weights_dir: str | Path, device: str = "cpu") -> list[AlignedFakeGenerator]:
         """One generator per known autoencoder whose files are in ``weights_dir``."""

@@ -1,51 +1,108 @@
-"""Make (once) and cache the aligned fakes of a list of real samples, as lossless PNG files."""
+"""Make (once) and cache the aligned fakes of a list of real samples, as lossless PNG files.
+
+With ``downscale`` > 1 each real photo is first shrunk by that factor (which erases its JPEG grid)
+and cached as a lossless *real* sample too; its twins are made from the shrunk image. Real and twin
+then share one compression history and differ by the decoder's trace alone.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Protocol
 
+from PIL import Image
 from rich.progress import Progress
 
 from sentry_image.engine.decode import decode_image
 from sentry_image.errors import SentryError
-from sentry_image.training.aligned import AlignedFakeGenerator
 from sentry_image.training.datasets.sample import AI, REAL, Sample
+
+DOWNSCALE_FILTERS = (Image.Resampling.BOX, Image.Resampling.BILINEAR, Image.Resampling.LANCZOS)
+
+
+class TwinMaker(Protocol):
+    """Anything that turns a real image into its AI twin (TAESD round trips, simulated decoders)."""
+
+    name: str
+
+    def roundtrip(self, img: Image.Image) -> Image.Image: ...
+
+
+def _cached_png(path: Path, make) -> bool:
+    """Write ``make()`` to ``path`` as PNG unless it exists; False when nothing could be made."""
+    if path.is_file():
+        return True
+    img = make()
+    if img is None:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    img.save(tmp, format="PNG")
+    tmp.replace(path)
+    return True
+
+
+def downscaled(img: Image.Image, factor: int, key: str) -> Image.Image:
+    """``img`` shrunk by ``factor`` with a filter picked from the sample key (box, bilinear or Lanczos)."""
+    pick = DOWNSCALE_FILTERS[int(hashlib.sha256(key.encode()).hexdigest(), 16) % len(DOWNSCALE_FILTERS)]
+    return img.resize((img.width // factor, img.height // factor), pick)
 
 
 def aligned_samples(
-    reals: list[Sample], generators: list[AlignedFakeGenerator], cache_dir: Path, show_progress: bool = True
+    reals: list[Sample],
+    generators: list[TwinMaker],
+    cache_dir: Path,
+    downscale: int = 1,
+    show_progress: bool = True,
 ) -> list[Sample]:
-    """One AI sample per (real sample, autoencoder), family ``aligned-<name>``, cached in ``cache_dir``."""
+    """One AI sample per (real sample, twin maker), family ``aligned-<name>``, cached in ``cache_dir``;
+    with ``downscale`` > 1 also the shrunk real samples (category ``downscaled``) the twins come from."""
     out: list[Sample] = []
-    todo = [(s, g) for s in reals if s.label == REAL for g in generators]
+    todo = [s for s in reals if s.label == REAL]
     with Progress(disable=not show_progress, transient=True) as progress:
         task = progress.add_task("aligned fakes", total=len(todo))
-        for sample, gen in todo:
-            digest = hashlib.sha256(f"{sample.key}|{gen.spec.name}".encode()).hexdigest()[:24]
-            path = cache_dir / gen.spec.name / f"{digest}.png"
-            if not path.is_file():
-                try:
-                    img = decode_image(sample.read())
-                except SentryError:
-                    progress.advance(task)
-                    continue
-                if img.width < 16 or img.height < 16:
-                    progress.advance(task)
-                    continue
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp")
-                gen.roundtrip(img).save(tmp, format="PNG")
-                tmp.replace(path)
-            out.append(
-                Sample(
-                    key=str(path),
-                    label=AI,
-                    generator=f"aligned-{gen.spec.name}",
-                    family=f"aligned-{gen.spec.name}",
-                    source=sample.source,
-                    split=sample.split,
-                )
-            )
+        for sample in todo:
             progress.advance(task)
+            digest = hashlib.sha256(f"{sample.key}|x{downscale}".encode()).hexdigest()[:24]
+            base_path = cache_dir / f"real-x{downscale}" / f"{digest}.png"
+            loaded: list[Image.Image] = []
+
+            def base(sample: Sample = sample, loaded: list[Image.Image] = loaded) -> Image.Image | None:
+                if not loaded:
+                    try:
+                        img = decode_image(sample.read())
+                    except SentryError:
+                        return None
+                    if downscale > 1:
+                        img = downscaled(img, downscale, sample.key)
+                    if img.width < 16 or img.height < 16:
+                        return None
+                    loaded.append(img)
+                return loaded[0]
+
+            if downscale > 1:
+                if not _cached_png(base_path, base):
+                    continue
+                out.append(
+                    Sample(str(base_path), REAL, category="downscaled", source=sample.source, split=sample.split)
+                )
+            for gen in generators:
+                name = f"{gen.name}-x{downscale}" if downscale > 1 else gen.name
+                path = cache_dir / name / f"{digest if downscale > 1 else _legacy_digest(sample, gen)}.png"
+
+                def twin(gen: TwinMaker = gen) -> Image.Image | None:
+                    img = base()
+                    return None if img is None else gen.roundtrip(img)
+
+                if _cached_png(path, twin):
+                    family = f"aligned-{gen.name}"
+                    out.append(
+                        Sample(str(path), AI, generator=family, family=family, source=sample.source, split=sample.split)
+                    )
     return out
+
+
+def _legacy_digest(sample: Sample, gen: TwinMaker) -> str:
+    """The cache name of an un-shrunk twin (kept so that existing caches stay valid)."""
+    return hashlib.sha256(f"{sample.key}|{gen.name}".encode()).hexdigest()[:24]

@@ -34,6 +34,21 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arch-options", default="{}", help='JSON options, e.g. \'{"backbone": "resnet18"}\'')
     p.add_argument("--init-checkpoint", default="", help="local backbone checkpoint (timm architecture)")
     p.add_argument("--aligned-weights", default="", help="folder with TAESD-family autoencoder weights")
+    p.add_argument(
+        "--simulated-decoders", type=int, default=0, help="add twins from this many simulated generator decoders"
+    )
+    p.add_argument(
+        "--twin-downscale",
+        type=int,
+        default=1,
+        help="shrink real photos by this factor before making twins; the shrunk photos train as lossless reals",
+    )
+    p.add_argument(
+        "--augment",
+        default="semantic",
+        choices=["semantic", "artifact"],
+        help="augmentation policy (training/augment.py)",
+    )
     p.add_argument("--crop", type=int, default=0, help="training crop / tile size (default: per architecture)")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--samples-per-epoch", type=int, default=0)
@@ -63,6 +78,9 @@ def run_train(args: argparse.Namespace) -> int:
         arch_options=json.loads(args.arch_options),
         init_checkpoint=args.init_checkpoint,
         aligned_weights=args.aligned_weights,
+        simulated_decoders=args.simulated_decoders,
+        twin_downscale=args.twin_downscale,
+        augment=args.augment,
         crop=args.crop,
         epochs=args.epochs,
         samples_per_epoch=args.samples_per_epoch,

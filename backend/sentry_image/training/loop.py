@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from safetensors.torch import load_file
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
+from sentry_image.engine.decode import decode_image
 from sentry_image.engine.detector import Detector
 from sentry_image.engine.device import resolve_device
 from sentry_image.engine.tiling import InputSpec
@@ -34,7 +35,7 @@ from sentry_image.models.timm_classifier import TimmClassifier, load_backbone_ch
 from sentry_image.registry.card import WEIGHTS_FILE, sha256_file, write_card
 from sentry_image.registry.loading import save_weights
 from sentry_image.training.aligned import AlignedFakeGenerator
-from sentry_image.training.aligned_cache import aligned_samples
+from sentry_image.training.aligned_cache import TwinMaker, aligned_samples, downscaled
 from sentry_image.training.calibrate import fit_calibration
 from sentry_image.training.data import AugmentedImages, ShardStream, balanced_weights, class_counts
 from sentry_image.training.datasets import Sample, open_dataset
@@ -55,6 +56,9 @@ class TrainConfig:
     arch_options: dict[str, Any] = field(default_factory=dict)
     init_checkpoint: str = ""
     aligned_weights: str = ""
+    simulated_decoders: int = 0
+    twin_downscale: int = 1
+    augment: str = "semantic"
     crop: int = 0
     epochs: int = 5
     samples_per_epoch: int = 0
@@ -118,6 +122,25 @@ def _make_model(cfg: TrainConfig) -> torch.nn.Module:
         n = load_backbone_checkpoint(model, cfg.init_checkpoint)
         console.print(f"initialised {n} backbone tensors from {cfg.init_checkpoint}")
     return model
+
+
+def _twin_makers(cfg: TrainConfig, reals: list[Sample], cache: Path, device: torch.device) -> list[TwinMaker]:
+    """The TAESD-family autoencoders in ``cfg.aligned_weights`` plus ``cfg.simulated_decoders``
+    simulated decoders, trained (once, cached) on the first 200 real training photos."""
+    gens: list[TwinMaker] = []
+    if cfg.aligned_weights:
+        gens += AlignedFakeGenerator.available(cfg.aligned_weights, device=str(device))
+        if not gens:
+            raise ValueError(f"no known autoencoder weights in {cfg.aligned_weights}")
+    if cfg.simulated_decoders:
+        from sentry_image.training.simulated_decoders import decoder_bank
+
+        photos = []
+        for s in [r for r in reals if r.label == 0][:200]:
+            img = decode_image(s.read())
+            photos.append(downscaled(img, cfg.twin_downscale, s.key) if cfg.twin_downscale > 1 else img)
+        gens += decoder_bank(photos, cfg.simulated_decoders, cache / "simulated-decoders")
+    return gens
 
 
 def _card(
@@ -203,17 +226,17 @@ def train(cfg: TrainConfig) -> Path:
     if not val_samples:
         raise ValueError("no validation samples found (use --val-data or a dataset with a val split)")
     aligned: list[Sample] = []
-    if cfg.aligned_weights and train_samples:
-        gens = AlignedFakeGenerator.available(cfg.aligned_weights, device=str(device))
-        if not gens:
-            raise ValueError(f"no known autoencoder weights in {cfg.aligned_weights}")
+    if (cfg.aligned_weights or cfg.simulated_decoders) and train_samples:
         cache = Path(os.environ.get("SENTRY_IMAGE_CACHE", out / "aligned-cache"))
         if rank == 0:
-            aligned = aligned_samples(train_samples, gens, cache)
+            aligned = aligned_samples(
+                train_samples, _twin_makers(cfg, train_samples, cache, device), cache, cfg.twin_downscale
+            )
         if world > 1:
             dist.barrier()
             if rank != 0:
-                aligned = aligned_samples(train_samples, gens, cache, show_progress=False)
+                gens = _twin_makers(cfg, train_samples, cache, device)
+                aligned = aligned_samples(train_samples, gens, cache, cfg.twin_downscale, show_progress=False)
         train_samples = train_samples + aligned
 
     model = _make_model(cfg).to(device)
@@ -224,7 +247,7 @@ def train(cfg: TrainConfig) -> Path:
     core = model.module if world > 1 else model
 
     if train_samples:
-        dataset: Any = AugmentedImages(train_samples, spec, seed=cfg.seed)
+        dataset: Any = AugmentedImages(train_samples, spec, seed=cfg.seed, policy=cfg.augment)
         per_epoch = cfg.samples_per_epoch or len(train_samples)
         generator = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
         sampler = WeightedRandomSampler(balanced_weights(train_samples), per_epoch // world, generator=generator)
@@ -238,7 +261,7 @@ def train(cfg: TrainConfig) -> Path:
         )
         steps_per_epoch = len(loader)
     else:
-        dataset = ShardStream(shards, spec, seed=cfg.seed, rank=rank, world=world)
+        dataset = ShardStream(shards, spec, seed=cfg.seed, rank=rank, world=world, policy=cfg.augment)
         loader = DataLoader(dataset, batch_size=cfg.batch_size, num_workers=cfg.workers, drop_last=True)
         steps_per_epoch = max(1, (cfg.samples_per_epoch or 10_000) // (cfg.batch_size * world))
 

@@ -1,5 +1,7 @@
-/* Badge state machine and presentation. States: pending -> ai | uncertain | real | error; a badge is
- * shown for "ai" and "uncertain" (and "real" when the user asks for it), never while pending. */
+/* Badge state machine and presentation. States: pending -> ai | uncertain | real | error; a feed badge
+ * is shown for "ai" (and for "uncertain" or "real" when the user asks for them), never while pending.
+ * "uncertain" is off by default: on feeds it is noise that teaches people to ignore the badges; a
+ * right-click check still shows it in the card. */
 (function (root) {
   'use strict';
 
@@ -24,11 +26,11 @@
     return current;
   }
 
-  /** What to draw: {visible, text, className, ariaLabel}. Options: showReal (default off) and
-   * showUncertain (default on) pick which verdicts get a badge; "likely AI" always does. */
+  /** What to draw: {visible, text, className, ariaLabel}. Options: showReal and showUncertain (both
+   * off by default) pick which other verdicts get a badge; "likely AI" always does. */
   function present(state, result, options) {
     const o = options || {};
-    const visible = state === 'ai' || (state === 'uncertain' && o.showUncertain !== false)
+    const visible = state === 'ai' || (state === 'uncertain' && o.showUncertain === true)
       || (state === 'real' && Boolean(o.showReal));
     const score = result && typeof result.score === 'number' ? ` (P(AI) ${result.score.toFixed(2)})` : '';
     return {

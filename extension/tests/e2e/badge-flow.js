@@ -1,6 +1,7 @@
 'use strict';
 /* The end-to-end scenario both browsers run against the real service and the built-in model:
- * pair through the options page, badges on a 50-image feed match the model's own verdicts, images
+ * pair through the options page, badges on a 50-image feed match the model's own verdicts ("likely AI"
+ * only by default: "uncertain" images get no feed badge, yet their right-click card shows), images
  * added later get badges, the context menu gives the card, a site that is not enabled gets nothing,
  * the desktop app's pause holds in the browser, and a stopped service shows as "not running". */
 const assert = require('node:assert/strict');
@@ -75,7 +76,11 @@ async function badgeFlow(launch) {
     const expected = await modelVerdicts(service, images);
     const stateOf = { likely_ai: 'ai', uncertain: 'uncertain', likely_real: 'real' };
     states.forEach((s, i) => assert.equal(s, stateOf[expected[i]], `image ${i} (${images[i].label})`));
-    assert.equal(badgeCount, expected.filter((v) => v !== 'likely_real').length);
+    // By default a feed badge means "likely AI": "uncertain" images are checked but get no badge.
+    assert.equal(badgeCount, expected.filter((v) => v === 'likely_ai').length);
+    const uncertainIdx = expected.findIndex((v, i) => v === 'uncertain' && i !== 1); // img1 changes src below
+    assert.ok(uncertainIdx >= 0, 'the feed should hold at least one image the model is uncertain about');
+    assert.equal(await page.evaluate(() => document.querySelectorAll('.sentry-badge--uncertain:not([hidden])').length), 0);
     console.log(JSON.stringify({ measured: { browser: kit.name, images: images.length, page_load_to_last_badge_ms: lastBadgeMs,
       total_ms: Date.now() - t0, detect_requests: stats.detectRequests, requests_per_image: stats.detectRequests / images.length,
       badges: badgeCount,
@@ -118,18 +123,20 @@ async function badgeFlow(launch) {
     await page.evaluate(() => { document.getElementById('img1').src = '/img/45'; });
     await waitFor(() => page.evaluate(() => {
       const imgs = Array.from(document.images).filter((i) => i.dataset.sentryVerdict);
-      const want = imgs.filter((i) => ['ai', 'uncertain'].includes(i.dataset.sentryVerdict)).length;
+      const want = imgs.filter((i) => i.dataset.sentryVerdict === 'ai').length;
       const have = Array.from(document.querySelectorAll('.sentry-badge')).filter((b) => !b.hidden).length;
       return !imgs.some((i) => i.dataset.sentryVerdict === 'pending') && want === have;
     }), 60000);
 
-    // The context menu: "Check with Sentry-Image" on an image opens the card next to it.
-    await kit.contextMenuCheck(page, '#img26', `${feed.url}img/26`);
+    // The context menu: "Check with Sentry-Image" on an image opens the card next to it, also for an
+    // image whose "uncertain" verdict has no feed badge.
+    await kit.contextMenuCheck(page, `#img${uncertainIdx}`, `${feed.url}img/${uncertainIdx}`);
     const cardText = await waitFor(() => page.evaluate(() => {
       const c = document.querySelector('.sentry-card');
       return c && /likely|uncertain/.test(c.textContent) ? c.textContent : null;
     }), 60000);
     assert.match(cardText, /P\(AI\) \d\.\d\d/);
+    assert.match(cardText, /uncertain/i);
     await page.click('.sentry-card__details');
     await waitFor(() => page.evaluate(() => {
       const h = document.querySelector('.sentry-card__heatmap');
@@ -143,18 +150,19 @@ async function badgeFlow(launch) {
     await sleep(2500);
     assert.equal(await other.evaluate(() => document.querySelectorAll('[data-sentry-verdict], .sentry-badge').length), 0);
 
-    // With "uncertain" badges turned off in the options, only "likely AI" images keep a badge.
+    // With "uncertain" badges turned on in the options, uncertain images get a badge too.
     const current = await kit.send({ type: 'settings' });
-    await kit.send({ type: 'saveSettings', settings: { ...current, showUncertain: false } });
+    assert.equal(current.showUncertain, false);
+    await kit.send({ type: 'saveSettings', settings: { ...current, showUncertain: true } });
     await page.reload({ waitUntil: 'load' });
     await waitFor(() => page.evaluate(() => {
       const imgs = Array.from(document.querySelectorAll('#feed img[data-sentry-verdict]'));
       const badges = Array.from(document.querySelectorAll('.sentry-badge')).filter((b) => !b.hidden);
       return imgs.length > 0 && !imgs.some((i) => i.dataset.sentryVerdict === 'pending')
-        && badges.length === imgs.filter((i) => i.dataset.sentryVerdict === 'ai').length
-        && badges.every((b) => b.classList.contains('sentry-badge--ai'));
+        && badges.length === imgs.filter((i) => ['ai', 'uncertain'].includes(i.dataset.sentryVerdict)).length
+        && badges.some((b) => b.classList.contains('sentry-badge--uncertain'));
     }), 60000);
-    await kit.send({ type: 'saveSettings', settings: { ...current, showUncertain: true } });
+    await kit.send({ type: 'saveSettings', settings: { ...current, showUncertain: false } });
 
     // The desktop app's pause (kept by the service) stops badges in every browser; the popup says so.
     const settingsFile = path.join(service.home, 'settings.json');

@@ -51,7 +51,8 @@ test('badge: verdicts, user thresholds, transitions, presentation', () => {
   assert.equal(transition('ai', 'pending'), 'pending');
   assert.equal(present('real', { score: 0.1 }, {}).visible, false);
   assert.equal(present('real', { score: 0.1 }, { showReal: true }).visible, true);
-  assert.equal(present('uncertain', { score: 0.5 }, {}).visible, true);
+  assert.equal(present('uncertain', { score: 0.5 }, {}).visible, false);
+  assert.equal(present('uncertain', { score: 0.5 }, { showUncertain: true }).visible, true);
   assert.equal(present('uncertain', { score: 0.5 }, { showUncertain: false }).visible, false);
   assert.equal(present('ai', { score: 0.9 }, { showUncertain: false, showReal: false }).visible, true);
   const p = present('ai', { score: 0.93 }, {});
