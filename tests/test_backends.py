@@ -70,7 +70,12 @@ def model_folder(root: Path, arch: str, options: dict, crop: int) -> Path:
 
 @pytest.mark.parametrize(
     ("arch", "options", "crop"),
-    [("npr", {"width": 8, "blocks": [1, 1]}, 64), ("spectral", {"width": 8}, 64), ("timm", {}, 64)],
+    [
+        ("npr", {"width": 8, "blocks": [1, 1]}, 64),
+        ("npr", {"width": 8, "blocks": [1, 1], "residuals": ["nearest2", "box2", "highpass"]}, 64),
+        ("spectral", {"width": 8}, 64),
+        ("timm", {}, 64),
+    ],
 )
 def test_onnx_matches_torch_for_every_architecture(tmp_path: Path, arch: str, options: dict, crop: int) -> None:
     folder = model_folder(tmp_path, arch, options, crop)

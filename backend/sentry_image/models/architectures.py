@@ -44,7 +44,11 @@ class Architecture:
 ARCHITECTURES: dict[str, Architecture] = {
     "npr": Architecture(
         name="npr",
-        build=lambda o: NPRNet(width=int(o.get("width", 64)), blocks=tuple(o.get("blocks", (2, 2)))),
+        build=lambda o: NPRNet(
+            width=int(o.get("width", 64)),
+            blocks=tuple(o.get("blocks", (2, 2))),
+            residuals=tuple(o.get("residuals", ("nearest2",))),
+        ),
         paper="Tan et al., Rethinking the Up-Sampling Operations in CNN-based Generative Network "
         "for Generalizable Deepfake Detection, CVPR 2024",
         default_options={"width": 64, "blocks": [2, 2]},
