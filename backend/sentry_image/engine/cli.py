@@ -12,6 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from sentry_image.engine.backends import BACKENDS
+from sentry_image.engine.compression import compression_state
 from sentry_image.engine.decode import decode_image
 from sentry_image.engine.detector import Detector
 from sentry_image.errors import SentryError
@@ -122,7 +123,7 @@ def run_check(args: argparse.Namespace) -> int:
             try:
                 data = _read(item, fetcher)
                 img = decode_image(data)
-                sc = detector.score([img])[0]
+                sc = detector.score([img], [compression_state(data)])[0]
                 row.update(assess(data, sc.score, detector.thresholds, img))
             except SentryError as exc:
                 row["error"] = exc.to_dict()

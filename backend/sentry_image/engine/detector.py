@@ -18,6 +18,7 @@ from PIL import Image
 
 from sentry_image.engine.backends import Backend, TorchBackend, open_backend
 from sentry_image.engine.calibration import calibrated_probability, verdict_for
+from sentry_image.engine.compression import CompressionState
 from sentry_image.engine.device import resolve_device
 from sentry_image.engine.tiling import InputSpec, image_tiles
 
@@ -52,8 +53,15 @@ class Detector:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_folder(cls, folder: Path, device: str = "auto", backend: str = "auto", **kwargs: Any) -> Detector:
-        """Load and validate a model folder with the best backend here (see ``engine.backends``)."""
+    def from_folder(cls, folder: Path, device: str = "auto", backend: str = "auto", **kwargs: Any) -> Any:
+        """Load and validate a model folder with the best backend here (see ``engine.backends``); a
+        fusion folder gives an ``engine.fusion.FusedDetector``, which scores the same way."""
+        from sentry_image.registry.card import read_card
+
+        if read_card(folder)["architecture"]["name"] == "fusion":
+            from sentry_image.engine.fusion import FusedDetector
+
+            return FusedDetector.from_folder(folder, device=device, backend=backend, **kwargs)
         runner, card = open_backend(folder, device=device, backend=backend)
         return cls(runner, card, **kwargs)
 
@@ -71,6 +79,11 @@ class Detector:
     def model_id(self) -> str:
         """The card's model id."""
         return str(self.card["id"])
+
+    @property
+    def tile_detector(self) -> Detector:
+        """The detector whose tiles a heatmap shows: this one."""
+        return self
 
     def _run(self, tiles: np.ndarray) -> np.ndarray:
         outs = [self.backend.run(tiles[i : i + self.batch_size]) for i in range(0, len(tiles), self.batch_size)]
@@ -93,8 +106,9 @@ class Detector:
                     pos += len(tiles)
         return [(results[i], prepared[i][1]) for i in range(len(images))]
 
-    def score(self, images: list[Image.Image]) -> list[Score]:
-        """Calibrated scores and verdicts for decoded RGB images."""
+    def score(self, images: list[Image.Image], compressions: list[CompressionState] | None = None) -> list[Score]:
+        """Calibrated scores and verdicts for decoded RGB images (a single model does not use the
+        files' compression states; a fused one does)."""
         start = time.perf_counter()
         raw = self.logits(images)
         per_image_ms = (time.perf_counter() - start) * 1000.0 / max(1, len(images))

@@ -34,7 +34,8 @@ def heatmap_boxes(width: int, height: int, crop: int) -> list[tuple[int, int, in
 
 
 def tile_scores(detector: Detector, img: Image.Image) -> tuple[list[tuple[int, int, int, int]], list[float]]:
-    """Calibrated P(AI) of each heatmap tile."""
+    """Calibrated P(AI) of each heatmap tile (a fused model shows its semantic expert's tiles)."""
+    detector = detector.tile_detector
     boxes = heatmap_boxes(img.width, img.height, detector.spec.crop)
     # Each crop is at most one tile in size, so the detector scores it as exactly one tile.
     logits = [tiles[0] for tiles, _ in detector.logits([img.crop(b) for b in boxes])]

@@ -49,10 +49,13 @@ def score_samples(
                     if transform is not None:
                         img = transform(img)
                     images.append(img)
-                    owners.append((s, compression_state(data).state))
+                    owners.append((s, compression_state(data)))
                 except (SentryError, OSError) as exc:
                     results.append(SampleResult(s, error=str(exc)))
-            for (s, state), sc in zip(owners, detector.score(images) if images else [], strict=True):
-                results.append(SampleResult(s, sc.score, sc.logit, sc.verdict, compression=state))
+            # A fused model is told the compression of the file it sees: after a re-encoding, the new one.
+            seen = [getattr(transform, "compression", None) or state for _, state in owners]
+            scored = detector.score(images, seen) if images else []
+            for (s, state), sc in zip(owners, scored, strict=True):
+                results.append(SampleResult(s, sc.score, sc.logit, sc.verdict, compression=state.state))
             progress.advance(task, len(chunk))
     return results

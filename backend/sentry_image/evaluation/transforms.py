@@ -7,11 +7,14 @@ from collections.abc import Callable
 
 from PIL import Image
 
+from sentry_image.engine.compression import CompressionState
+
 Transform = Callable[[Image.Image], Image.Image]
 
 
 def reencode(fmt: str, quality: int) -> Transform:
-    """Re-encode as JPEG or WebP at ``quality`` and decode again."""
+    """Re-encode as JPEG or WebP at ``quality`` and decode again. The transform's ``compression`` is the
+    state of the file it makes (Pillow's JPEG default is 4:2:0), which fused models are given."""
 
     def apply(img: Image.Image) -> Image.Image:
         buf = io.BytesIO()
@@ -21,6 +24,10 @@ def reencode(fmt: str, quality: int) -> Transform:
         out.load()
         return out.convert("RGB")
 
+    if fmt == "JPEG":
+        apply.compression = CompressionState("jpeg", "JPEG", quality, "4:2:0")  # type: ignore[attr-defined]
+    else:
+        apply.compression = CompressionState("lossy-webp", "WEBP")  # type: ignore[attr-defined]
     return apply
 
 

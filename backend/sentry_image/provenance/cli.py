@@ -24,6 +24,7 @@ def add_inspect_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_inspect(args: argparse.Namespace) -> int:
     """Print every piece of evidence, the pixel score when a model is installed, and the fused verdict."""
+    from sentry_image.engine.compression import compression_state
     from sentry_image.engine.decode import decode_image
     from sentry_image.engine.detector import Detector
     from sentry_image.engine.heatmap import render_heatmap, tile_scores
@@ -40,7 +41,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     try:
         detector = Detector.from_folder(ModelStore().active().folder)
         img = decode_image(data)
-        pixel = detector.score([img])[0].score
+        pixel = detector.score([img], [compression_state(data)])[0].score
         report.update(model=detector.model_id, **assess(data, pixel, detector.thresholds, img))
         if args.heatmap:
             boxes, scores = tile_scores(detector, img)

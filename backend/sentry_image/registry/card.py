@@ -1,8 +1,10 @@
 """The model card (``model.json``): what a model is, how to feed it, how to read its output.
 
 A model folder holds ``model.safetensors`` and ``model.json``, and may hold ``model.onnx`` (an
-export of the same weights, named in the card's ``onnx`` entry). The card is validated against
-``CARD_SCHEMA`` before anything else is trusted.
+export of the same weights, named in the card's ``onnx`` entry). A fused model (architecture
+``fusion``, ``engine/fusion.py``) holds its combiner's weights and its parts, each a model folder of its
+own, under ``parts/``; it has no ``input`` of its own. The card is validated against ``CARD_SCHEMA``
+before anything else is trusted.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ CARD_SCHEMA: dict[str, Any] = {
         "name",
         "version",
         "architecture",
-        "input",
         "labels",
         "thresholds",
         "calibration",
@@ -93,6 +94,8 @@ CARD_SCHEMA: dict[str, Any] = {
     },
 }
 
+FUSION = "fusion"
+PARTS_DIR = "parts"
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "model.json"
 ONNX_FILE = "model.onnx"
@@ -114,6 +117,8 @@ def validate_card(card: Any) -> dict[str, Any]:
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
         raise ModelError(f"model card is invalid at {where}: {exc.message}") from exc
+    if card["architecture"]["name"] != FUSION and "input" not in card:
+        raise ModelError("model card is invalid at (top level): 'input' is a required property")
     if card["thresholds"]["likely_real"] > card["thresholds"]["likely_ai"]:
         raise ModelError("model card is invalid: thresholds.likely_real is above thresholds.likely_ai")
     return card

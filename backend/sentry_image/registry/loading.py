@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentry_image.errors import ModelError
-from sentry_image.registry.card import WEIGHTS_FILE, read_card, sha256_file
+from sentry_image.registry.card import FUSION, WEIGHTS_FILE, read_card, sha256_file
 
 if TYPE_CHECKING:
     from torch import nn
@@ -29,6 +29,15 @@ def check_model_folder(folder: Path) -> dict[str, Any]:
     without it (the bundled app), the card, the sha256s and that ONNX Runtime loads the shipped export."""
     from sentry_image.engine.device import torch_installed
 
+    card = read_card(folder)
+    if card["architecture"]["name"] == FUSION:
+        from sentry_image.engine.fusion import part_folders, read_combiner
+
+        verify_folder(folder, card)
+        read_combiner(folder, card)
+        for part in part_folders(folder, card).values():
+            check_model_folder(part)
+        return card
     if torch_installed():
         return load_model_folder(folder)[1]
     from sentry_image.engine.backends import OnnxBackend

@@ -110,10 +110,17 @@ def onnx_for(folder: Path, card: dict[str, Any]) -> Path | None:
 
 
 def export_into_folder(folder: Path) -> dict[str, Any]:
-    """Write ``model.onnx`` into a model folder and name it in the card; returns the new card."""
-    from sentry_image.registry.card import read_card
+    """Write ``model.onnx`` into a model folder and name it in the card; returns the new card. A fused
+    model's parts are exported each (its combiner needs no export: it is a weighted sum)."""
+    from sentry_image.registry.card import FUSION, read_card
 
     card = read_card(folder)
+    if card["architecture"]["name"] == FUSION:
+        from sentry_image.engine.fusion import part_folders
+
+        for part in part_folders(folder, card).values():
+            export_into_folder(part)
+        return card
     _export(folder, folder / ONNX_FILE)
     card["onnx"] = {"sha256": sha256_file(folder / ONNX_FILE), "weights_sha256": card["sha256"], "opset": OPSET}
     write_card(folder, card)

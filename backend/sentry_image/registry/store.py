@@ -15,7 +15,7 @@ from typing import Any
 
 from sentry_image import paths
 from sentry_image.errors import ModelError, NoModelError
-from sentry_image.registry.card import CARD_FILE, ONNX_FILE, WEIGHTS_FILE, read_card
+from sentry_image.registry.card import CARD_FILE, ONNX_FILE, PARTS_DIR, WEIGHTS_FILE, read_card
 from sentry_image.registry.loading import check_model_folder
 from sentry_image.settings import load_settings, update_settings
 
@@ -39,7 +39,7 @@ class InstalledModel:
             "architecture": c["architecture"]["name"],
             "builtin": self.builtin,
             "license": c["license"],
-            "size_bytes": (self.folder / WEIGHTS_FILE).stat().st_size,
+            "size_bytes": sum(p.stat().st_size for p in self.folder.rglob(WEIGHTS_FILE)),
             "thresholds": c["thresholds"],
             "metrics": c.get("metrics", {}).get("val", {}),
         }
@@ -127,6 +127,10 @@ class ModelStore:
         try:
             for name in (CARD_FILE, WEIGHTS_FILE, *([ONNX_FILE] if "onnx" in card else [])):
                 shutil.copy2(source / name, staging / name)
+            if (source / PARTS_DIR).is_dir():  # a fused model's parts (checked again in staging below)
+                if any(p.is_symlink() for p in (source / PARTS_DIR).rglob("*")):
+                    raise ModelError(f"{source / PARTS_DIR}: links are not allowed in a model's parts")
+                shutil.copytree(source / PARTS_DIR, staging / PARTS_DIR)
             check_model_folder(staging)
             target = self.user_dir / card["id"]
             staging.rename(target)

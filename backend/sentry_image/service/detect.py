@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sentry_image.engine.compression import compression_state
 from sentry_image.engine.decode import decode_image
 from sentry_image.engine.detector import Detector
 from sentry_image.errors import SentryError
@@ -78,7 +79,7 @@ def run_detection(
             timings["total"] = (time.perf_counter() - t0) * 1000.0
             results[item.id] = _error_result(item, err, timings)
     if pending:
-        scores = detector.score([p[1] for p in pending])
+        scores = detector.score([p[1] for p in pending], [compression_state(p[0].data or b"") for p in pending])
         for (item, img, timings, sha, t0), sc in zip(pending, scores, strict=True):
             timings["model"] = sc.model_ms
             t2 = time.perf_counter()

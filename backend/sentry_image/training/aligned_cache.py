@@ -1,17 +1,20 @@
-"""Make (once) and cache the aligned fakes of a list of real samples, as lossless PNG files.
+"""Make (once) and cache the aligned fakes of a list of real samples.
 
-With ``downscale`` > 1 each real photo is first shrunk by that factor (which erases its JPEG grid)
-and cached as a lossless *real* sample too; its twins are made from the shrunk image. Real and twin
-then share one compression history and differ by the decoder's trace alone.
+A twin must differ from its real photo by the decoder's trace alone, so the two share one compression
+history: the twin of a JPEG photo is saved as JPEG with the photo's own quantisation tables and chroma
+subsampling, the twin of a lossless photo as PNG. With ``downscale`` > 1 each real photo is first
+shrunk by that factor (which erases its JPEG grid) and cached as a lossless *real* sample too; its
+twins are made from the shrunk image and stored lossless like it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 from typing import Protocol
 
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 from rich.progress import Progress
 
 from sentry_image.engine.decode import decode_image
@@ -29,8 +32,22 @@ class TwinMaker(Protocol):
     def roundtrip(self, img: Image.Image) -> Image.Image: ...
 
 
-def _cached_png(path: Path, make) -> bool:
-    """Write ``make()`` to ``path`` as PNG unless it exists; False when nothing could be made."""
+def jpeg_settings(data: bytes) -> dict | None:
+    """Pillow save options that reproduce a JPEG file's coding (its quantisation tables and chroma
+    subsampling); None for anything that is not a JPEG."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.format != "JPEG" or not getattr(img, "quantization", None):
+                return None
+            sampling = JpegImagePlugin.get_sampling(img)
+            return {"qtables": dict(img.quantization), "subsampling": sampling if sampling >= 0 else 2}
+    except Exception:  # noqa: BLE001 - an unreadable header: store the twin lossless
+        return None
+
+
+def _cached(path: Path, make, jpeg: dict | None = None) -> bool:
+    """Write ``make()`` to ``path`` (as JPEG with ``jpeg`` options, else PNG) unless it exists; False
+    when nothing could be made."""
     if path.is_file():
         return True
     img = make()
@@ -38,7 +55,10 @@ def _cached_png(path: Path, make) -> bool:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    img.save(tmp, format="PNG")
+    if jpeg is not None:
+        img.save(tmp, format="JPEG", **jpeg)
+    else:
+        img.save(tmp, format="PNG")
     tmp.replace(path)
     return True
 
@@ -81,28 +101,23 @@ def aligned_samples(
                     loaded.append(img)
                 return loaded[0]
 
+            jpeg = None if downscale > 1 else jpeg_settings(sample.read())
             if downscale > 1:
-                if not _cached_png(base_path, base):
+                if not _cached(base_path, base):
                     continue
                 out.append(
                     Sample(str(base_path), REAL, category="downscaled", source=sample.source, split=sample.split)
                 )
             for gen in generators:
-                name = f"{gen.name}-x{downscale}" if downscale > 1 else gen.name
-                path = cache_dir / name / f"{digest if downscale > 1 else _legacy_digest(sample, gen)}.png"
+                path = cache_dir / f"{gen.name}-x{downscale}" / f"{digest}{'.jpg' if jpeg else '.png'}"
 
                 def twin(gen: TwinMaker = gen) -> Image.Image | None:
                     img = base()
                     return None if img is None else gen.roundtrip(img)
 
-                if _cached_png(path, twin):
+                if _cached(path, twin, jpeg):
                     family = f"aligned-{gen.name}"
                     out.append(
                         Sample(str(path), AI, generator=family, family=family, source=sample.source, split=sample.split)
                     )
     return out
-
-
-def _legacy_digest(sample: Sample, gen: TwinMaker) -> str:
-    """The cache name of an un-shrunk twin (kept so that existing caches stay valid)."""
-    return hashlib.sha256(f"{sample.key}|{gen.name}".encode()).hexdigest()[:24]

@@ -49,6 +49,12 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
         choices=["semantic", "artifact"],
         help="augmentation policy (training/augment.py)",
     )
+    p.add_argument(
+        "--holdout-fraction",
+        type=float,
+        default=0.0,
+        help="leave out this fraction of the training sources (for fitting a fusion combiner later)",
+    )
     p.add_argument("--crop", type=int, default=0, help="training crop / tile size (default: per architecture)")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--samples-per-epoch", type=int, default=0)
@@ -61,6 +67,49 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model-id", default="")
     p.add_argument("--model-name", default="")
     p.set_defaults(func=run_train)
+
+
+def add_fuse_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``fuse`` subcommand."""
+    p = sub.add_parser(
+        "fuse",
+        help="combine a semantic and an artifact expert into one calibrated model",
+        description="Fit a logistic regression over the experts' logits, gated by the file's compression, on "
+        "the training sources both experts were trained without (train them with the same --holdout-fraction).",
+    )
+    p.add_argument("--semantic", required=True, help="the semantic expert's model folder")
+    p.add_argument("--artifact", required=True, help="the artifact expert's model folder")
+    p.add_argument("--data", required=True, help="the dataset the experts were trained on")
+    p.add_argument("--holdout-fraction", type=float, required=True, help="the experts' --holdout-fraction")
+    p.add_argument("--out", required=True, help="folder of the fused model")
+    p.add_argument("--model-id", required=True)
+    p.add_argument("--model-name", default="Sentry fused detector")
+    p.set_defaults(func=run_fuse)
+
+
+def run_fuse(args: argparse.Namespace) -> int:
+    """Fit the combiner and write the fused model folder."""
+    if not torch_installed():
+        print("error: fusing needs PyTorch, which this install (the bundled app?) does not have", file=sys.stderr)
+        return 2
+    from pathlib import Path
+
+    from sentry_image.errors import SentryError
+    from sentry_image.training.fuse import fuse
+
+    try:
+        fuse(
+            {"semantic": Path(args.semantic), "artifact": Path(args.artifact)},
+            args.data,
+            Path(args.out),
+            args.holdout_fraction,
+            args.model_id,
+            args.model_name,
+        )
+    except (SentryError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -81,6 +130,7 @@ def run_train(args: argparse.Namespace) -> int:
         simulated_decoders=args.simulated_decoders,
         twin_downscale=args.twin_downscale,
         augment=args.augment,
+        holdout_fraction=args.holdout_fraction,
         crop=args.crop,
         epochs=args.epochs,
         samples_per_epoch=args.samples_per_epoch,

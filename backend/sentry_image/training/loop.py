@@ -39,6 +39,7 @@ from sentry_image.training.aligned_cache import TwinMaker, aligned_samples, down
 from sentry_image.training.calibrate import fit_calibration
 from sentry_image.training.data import AugmentedImages, ShardStream, balanced_weights, class_counts
 from sentry_image.training.datasets import Sample, open_dataset
+from sentry_image.training.holdout import split_holdout
 
 console = Console(stderr=True)
 
@@ -59,6 +60,7 @@ class TrainConfig:
     simulated_decoders: int = 0
     twin_downscale: int = 1
     augment: str = "semantic"
+    holdout_fraction: float = 0.0
     crop: int = 0
     epochs: int = 5
     samples_per_epoch: int = 0
@@ -139,7 +141,7 @@ def _twin_makers(cfg: TrainConfig, reals: list[Sample], cache: Path, device: tor
         for s in [r for r in reals if r.label == 0][:200]:
             img = decode_image(s.read())
             photos.append(downscaled(img, cfg.twin_downscale, s.key) if cfg.twin_downscale > 1 else img)
-        gens += decoder_bank(photos, cfg.simulated_decoders, cache / "simulated-decoders")
+        gens += decoder_bank(photos, cfg.simulated_decoders, cache / f"simulated-decoders-x{cfg.twin_downscale}")
     return gens
 
 
@@ -218,6 +220,7 @@ def train(cfg: TrainConfig) -> Path:
     spec = InputSpec.from_card({**arch.default_input, **({"crop": cfg.crop} if cfg.crop else {})})
 
     train_samples, shards = _read_all(cfg.data, cfg.train_split)
+    train_samples, held_out = split_holdout(train_samples, cfg.holdout_fraction)
     val_samples, _ = _read_all(cfg.val_data or cfg.data, cfg.val_split)
     if cfg.val_limit and len(val_samples) > cfg.val_limit:
         val_samples = random.Random(cfg.seed).sample(val_samples, cfg.val_limit)
@@ -354,6 +357,7 @@ def train(cfg: TrainConfig) -> Path:
         data_card = {
             "config": asdict(cfg),
             "train": {**class_counts(train_samples), "aligned_fakes": len(aligned), "shards": len(shards)},
+            "held_out_for_fusion": class_counts(held_out),
             "val": class_counts(val_samples),
             "history": history,
             "train_seconds": round(train_seconds, 1),
