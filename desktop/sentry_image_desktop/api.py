@@ -99,7 +99,8 @@ class DesktopApi:
                 description=card.get("description", ""),
                 paper=card["architecture"].get("paper", ""),
                 training=card.get("training", {}).get("train", {}),
-                input=card["input"],
+                input=card.get("input", {}),
+                parts=card.get("training", {}).get("parts", {}),
             )
             out.append(s)
         return {"active": store.active_id(), "models": out}

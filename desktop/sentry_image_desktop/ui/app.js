@@ -151,7 +151,10 @@ async function refreshModels() {
     c.querySelectorAll('p')[1].textContent = `Validation: ROC-AUC ${auc}, balanced accuracy ${acc}`;
     const aligned = m.training.aligned_fakes || 0;  // the card's AI count includes the aligned fakes
     const ai = m.training.ai !== undefined ? m.training.ai - aligned : '?';
-    c.querySelectorAll('p')[2].textContent = `Trained on ${m.training.real || '?'} real / ${ai} AI images${aligned ? ` (+${aligned} aligned fakes)` : ''}. ${m.paper}`;
+    const parts = Object.entries(m.parts || {}).map(([role, id]) => `${role}: ${id}`).join(', ');
+    c.querySelectorAll('p')[2].textContent = parts
+      ? `Fused from ${parts}. ${m.paper}`
+      : `Trained on ${m.training.real || '?'} real / ${ai} AI images${aligned ? ` (+${aligned} aligned fakes)` : ''}. ${m.paper}`;
     c.querySelector('.eval-pick').value = m.id;
     c.querySelector('.use').addEventListener('click', async () => { const r = await api().set_active_model(m.id); if (r.error) toast(r.error); refreshModels(); refreshStatus(); });
     const rm = c.querySelector('.remove');
