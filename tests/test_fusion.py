@@ -127,11 +127,11 @@ def test_import_copies_the_parts_and_refuses_bad_ones(
 
 
 def test_fit_on_held_out_sources(trained_model_dir: Path, tiny_dataset: Path) -> None:
+    from dataclasses import replace
+
     from sentry_image.training.datasets import open_dataset
     from sentry_image.training.fuse import fit_combiner
     from sentry_image.training.holdout import split_holdout
-
-    from dataclasses import replace
 
     samples = [replace(s, source=f"repo{i % 8}") for i, s in enumerate(open_dataset(tiny_dataset, "val"))]
     kept, held = split_holdout(samples, 0.5)
