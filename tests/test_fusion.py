@@ -109,6 +109,11 @@ def test_import_copies_the_parts_and_refuses_bad_ones(
     installed = store_with_model.import_folder(folder)
     assert (installed.folder / "parts" / "artifact" / WEIGHTS_FILE).is_file()
     assert installed.summary()["size_bytes"] > 2 * (trained_model_dir / WEIGHTS_FILE).stat().st_size
+    # Its experts are listed too (selectable on their own), but are removed only with it.
+    listed = {(m.id, m.part_of) for m in store_with_model.list()}
+    assert ("tiny-fused", None) in listed and ("tiny-npr", None) in listed  # the part's id is taken already
+    with pytest.raises(ModelError, match="no installed model"):
+        store_with_model.remove("nope")
     store_with_model.remove("tiny-fused")
 
     tampered = make_fused(tmp_path / "t", trained_model_dir)
@@ -124,6 +129,23 @@ def test_import_copies_the_parts_and_refuses_bad_ones(
     with pytest.raises(ModelError, match="do not match"):
         store_with_model.import_folder(wrong)
     assert [m.id for m in store_with_model.list()] == ["tiny-npr"]  # nothing half-installed
+
+
+def test_experts_of_a_fused_model_are_selectable_but_not_removable(
+    trained_model_dir: Path, tmp_path: Path, sentry_home: Path, empty_builtin: Path
+) -> None:
+    from sentry_image.registry.store import ModelStore
+
+    store = ModelStore(builtin_dir=empty_builtin)
+    store.import_folder(make_fused(tmp_path, trained_model_dir))
+    models = {m.id: m for m in store.list()}
+    assert set(models) == {"tiny-fused", "tiny-npr"}
+    assert models["tiny-npr"].part_of == "tiny-fused" and models["tiny-npr"].summary()["part_of"] == "tiny-fused"
+    assert store.active_id() == "tiny-fused"  # the fused model comes before its parts
+    store.use("tiny-npr")
+    assert store.active_id() == "tiny-npr"
+    with pytest.raises(ModelError, match="expert of the fused model"):
+        store.remove("tiny-npr")
 
 
 def test_fit_on_held_out_sources(trained_model_dir: Path, tiny_dataset: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sentry_image import paths
 from sentry_image.errors import ModelError, NoModelError
-from sentry_image.registry.card import CARD_FILE, ONNX_FILE, PARTS_DIR, WEIGHTS_FILE, read_card
+from sentry_image.registry.card import CARD_FILE, FUSION, ONNX_FILE, PARTS_DIR, WEIGHTS_FILE, read_card
 from sentry_image.registry.loading import check_model_folder
 from sentry_image.settings import load_settings, update_settings
 
@@ -28,6 +28,7 @@ class InstalledModel:
     folder: Path
     card: dict[str, Any]
     builtin: bool
+    part_of: str | None = None  # the fused model whose expert this is (selectable on its own)
 
     def summary(self) -> dict[str, Any]:
         """The public description used by the API and ``models list``."""
@@ -38,6 +39,7 @@ class InstalledModel:
             "version": c["version"],
             "architecture": c["architecture"]["name"],
             "builtin": self.builtin,
+            "part_of": self.part_of,
             "license": c["license"],
             "size_bytes": sum(p.stat().st_size for p in self.folder.rglob(WEIGHTS_FILE)),
             "thresholds": c["thresholds"],
@@ -62,13 +64,34 @@ class ModelStore:
             except ModelError:
                 continue
             found.append(InstalledModel(card["id"], folder, card, builtin))
+            found += self._parts(folder, card, builtin)
         return found
 
+    @staticmethod
+    def _parts(folder: Path, card: dict[str, Any], builtin: bool) -> list[InstalledModel]:
+        """A fused model's experts, each listed as a model of its own."""
+        if card["architecture"]["name"] != FUSION:
+            return []
+        from sentry_image.engine.fusion import part_folders
+
+        out = []
+        try:
+            for part in part_folders(folder, card).values():
+                pc = read_card(part)
+                out.append(InstalledModel(pc["id"], part, pc, builtin, part_of=card["id"]))
+        except ModelError:
+            return []
+        return out
+
     def list(self) -> list[InstalledModel]:
-        """All installed models, built-in first."""
+        """All installed models, built-in first; a fused model's expert only where no model of its own
+        has that id."""
+        found = self._scan(self.builtin_dir, True) + self._scan(self.user_dir, False)
+        own = {m.id for m in found if m.part_of is None}
         seen: dict[str, InstalledModel] = {}
-        for m in self._scan(self.builtin_dir, True) + self._scan(self.user_dir, False):
-            seen.setdefault(m.id, m)
+        for m in found:
+            if m.part_of is None or m.id not in own:
+                seen.setdefault(m.id, m)
         return list(seen.values())
 
     def get(self, model_id: str) -> InstalledModel:
@@ -144,6 +167,8 @@ class ModelStore:
         model = self.get(model_id)
         if model.builtin:
             raise ModelError(f"{model_id!r} is built in and cannot be removed")
+        if model.part_of:
+            raise ModelError(f"{model_id!r} is an expert of the fused model {model.part_of!r}; remove that one")
         shutil.rmtree(model.folder)
         if load_settings().get("active_model") == model_id:
             update_settings(active_model=None)
