@@ -216,6 +216,13 @@
     const why = document.createElement('p');
     why.textContent = r.explanation || '';
     body.append(score, why);
+    const file = Badge.describeCompression(r.compression);
+    if (file) {
+      const line = document.createElement('p');
+      line.className = 'sentry-card__file';
+      line.textContent = file;
+      body.appendChild(line);
+    }
     if (Array.isArray(r.evidence) && r.evidence.length) {
       const list = document.createElement('ul');
       r.evidence.slice(0, 5).forEach((e) => {

@@ -41,7 +41,19 @@
     };
   }
 
-  const api = { LABELS, stateFor, transition, present };
+  /** One line on how the file was stored (the service's `compression` field), for the card: JPEG hides
+   * some of the traces the pixel detector looks for, so the user should know. '' when unknown. */
+  function describeCompression(c) {
+    if (!c || !c.state || c.state === 'unknown') return '';
+    if (c.state === 'jpeg') {
+      const parts = [c.jpeg_quality ? `quality ≈ ${c.jpeg_quality}` : '', c.chroma_subsampling || ''].filter(Boolean);
+      return `File: JPEG${parts.length ? ` (${parts.join(', ')})` : ''}. JPEG compression hides some generation traces.`;
+    }
+    if (c.state === 'lossless') return `File: lossless ${c.format || ''}`.trimEnd() + '.';
+    return `File: lossy ${c.format || ''}`.trimEnd() + '. Lossy compression hides some generation traces.';
+  }
+
+  const api = { LABELS, stateFor, transition, present, describeCompression };
   root.SentryBadge = api;
   if (typeof module !== 'undefined' && module.exports) module.exports = api;
 })(typeof globalThis !== 'undefined' ? globalThis : this);

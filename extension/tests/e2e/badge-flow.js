@@ -137,6 +137,7 @@ async function badgeFlow(launch) {
     }), 60000);
     assert.match(cardText, /P\(AI\) \d\.\d\d/);
     assert.match(cardText, /uncertain/i);
+    assert.match(cardText, /File: (JPEG|lossless|lossy)/);
     await page.click('.sentry-card__details');
     await waitFor(() => page.evaluate(() => {
       const h = document.querySelector('.sentry-card__heatmap');

@@ -3,7 +3,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { parseSrcset, pickImageUrl, isCheckableUrl } = require('../../src/lib/srcset.js');
 const { badgesEnabled, toggleSite, feedFor } = require('../../src/lib/sites.js');
-const { stateFor, transition, present } = require('../../src/lib/badge.js');
+const { stateFor, transition, present, describeCompression } = require('../../src/lib/badge.js');
 const { validateMessage, isServiceUrl } = require('../../src/lib/messages.js');
 const { DetectQueue, ServiceDownError } = require('../../src/lib/queue.js');
 
@@ -123,4 +123,13 @@ test('queue: backs off while the service is down, then recovers', async () => {
   up = true;
   assert.equal((await q.check('x')).score, 0.7);
   assert.equal(q.down, false);
+});
+
+test('describeCompression names the file coding for the card', () => {
+  assert.equal(describeCompression({ state: 'jpeg', jpeg_quality: 90, chroma_subsampling: '4:2:0' }),
+    'File: JPEG (quality ≈ 90, 4:2:0). JPEG compression hides some generation traces.');
+  assert.equal(describeCompression({ state: 'lossless', format: 'PNG' }), 'File: lossless PNG.');
+  assert.equal(describeCompression({ state: 'lossy-webp', format: 'WEBP' }), 'File: lossy WEBP. Lossy compression hides some generation traces.');
+  assert.equal(describeCompression({ state: 'unknown' }), '');
+  assert.equal(describeCompression(undefined), '');
 });
