@@ -3,6 +3,7 @@ Xvfb (driven through the bridge, screenshot saved), and the tray process startin
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -69,7 +70,8 @@ def test_bridge_against_a_running_service(running_service: int, two_images: list
     )
     assert by_name["generated.png"]["score"] > by_name["photo.jpg"]["score"]
     assert api.export_results(started["job"], "csv", str(tmp_path / "r.csv"))["rows"] == 2
-    assert "photo.jpg" in (tmp_path / "r.csv").read_text()
+    csv_rows = {r["path"].rsplit("/", 1)[-1]: r for r in csv.DictReader((tmp_path / "r.csv").open())}
+    assert csv_rows["photo.jpg"]["compression"] == "jpeg" and csv_rows["generated.png"]["compression"] == "lossless"
     assert (
         len(
             json.loads(

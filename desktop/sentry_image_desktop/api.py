@@ -236,12 +236,15 @@ class DesktopApi:
         if fmt == "json":
             target.write_text(json.dumps(rows, indent=2), encoding="utf-8")
         elif fmt == "csv":
-            cols = ["path", "score", "verdict", "pixel_score", "model", "explanation", "error"]
+            cols = ["path", "score", "verdict", "pixel_score", "model", "compression", "explanation", "error"]
             buf = io.StringIO()
             writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
             writer.writeheader()
             for r in rows:
-                writer.writerow({**r, "error": (r.get("error") or {}).get("message", "")})
+                comp = r.get("compression") or {}
+                writer.writerow(
+                    {**r, "compression": comp.get("state", ""), "error": (r.get("error") or {}).get("message", "")}
+                )
             target.write_text(buf.getvalue(), encoding="utf-8")
         else:
             return {"error": f"unknown format {fmt!r} (csv or json)"}

@@ -74,6 +74,13 @@ async function showDetail(r) {
   const p = document.createElement('p');
   p.textContent = r.error ? r.error.message : `${r.explanation} (model ${r.model}, pixel score ${Number(r.pixel_score).toFixed(2)})`;
   d.appendChild(p);
+  const c = r.compression;
+  if (c && c.state !== 'unknown') {
+    const file = document.createElement('p');
+    file.className = 'muted';
+    file.textContent = `File: ${c.format} · ${c.state === 'jpeg' ? `JPEG quality ≈ ${c.jpeg_quality}, ${c.chroma_subsampling}` : c.state}`;
+    d.appendChild(file);
+  }
   (r.evidence || []).forEach((e) => {
     const li = document.createElement('p');
     li.className = 'muted';
