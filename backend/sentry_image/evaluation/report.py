@@ -80,7 +80,7 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """All numbers of one model on one dataset; ``results`` keeps per-image scores for plots."""
     started = time.time()
-    as_is = score_samples(detector, samples, show_progress=show_progress, label="as-is")
+    as_is = score_samples(detector, samples, show_progress=show_progress, label="as found")
     labels, scores = _arrays(as_is)
     entry: dict[str, Any] = {
         "model": detector.model_id,
