@@ -30,6 +30,13 @@ COLUMNS = [
 ]
 
 
+def _section(title: str, columns: list[str], notes: tuple[str, ...] = ()) -> list[str]:
+    """The Markdown lines that open a section with a table: title, notes, table head."""
+    return ["", f"## {title}", "", *notes, *([""] if notes else []), "| " + " | ".join(columns) + " |"] + [
+        "|" + "---|" * len(columns)
+    ]
+
+
 def _fmt(v: Any) -> str:
     return f"{v:.3f}" if isinstance(v, float) else ("-" if v is None else str(v))
 
@@ -79,13 +86,7 @@ def markdown(entries: list[dict[str, Any]], dataset: str, split: str, command: s
     lines += _compression_section(entries) + _badge_section(entries)
     if any("robustness" in e for e in entries):
         names = list(next(e for e in entries if "robustness" in e)["robustness"])
-        lines += [
-            "",
-            "## Robustness (balanced accuracy / ROC-AUC)",
-            "",
-            "| model | as found | " + " | ".join(names) + " |",
-            "|---|---|" + "---|" * len(names),
-        ]
+        lines += _section("Robustness (balanced accuracy / ROC-AUC)", ["model", "as found", *names])
         for e in entries:
             rob = e.get("robustness", {})
             cells = [
@@ -97,13 +98,10 @@ def markdown(entries: list[dict[str, Any]], dataset: str, split: str, command: s
             )
     groups = sorted({g for e in entries for g in e.get("groups", {})})
     if groups:
-        lines += [
-            "",
-            "## Accuracy per generator family (ai:) and real-photo category (real:)",
-            "",
-            "| group | n | " + " | ".join(e["model"] for e in entries) + " |",
-            "|---|---|" + "---|" * len(entries),
-        ]
+        lines += _section(
+            "Accuracy per generator family (ai:) and real-photo category (real:)",
+            ["group", "n", *(e["model"] for e in entries)],
+        )
         for g in groups:
             n = next(e["groups"][g]["n"] for e in entries if g in e.get("groups", {}))
             lines.append(
@@ -118,16 +116,14 @@ def _compression_section(entries: list[dict[str, Any]]) -> list[str]:
     """Per compression state of the files as found: real acc / AI acc / ROC-AUC under both protocols."""
     if not any("compression" in e for e in entries):
         return []
-    lines = [
-        "",
-        "## By compression state of the file as found (real acc / AI acc / ROC-AUC)",
-        "",
-        "A model that keys on the format shows it here: high accuracy on one class only within a state, or",
-        "a large drop from *as found* to *format-matched* on lossless files.",
-        "",
-        "| model | protocol | " + " | ".join(STATES) + " |",
-        "|---|---|" + "---|" * len(STATES),
-    ]
+    lines = _section(
+        "By compression state of the file as found (real acc / AI acc / ROC-AUC)",
+        ["model", "protocol", *STATES],
+        (
+            "A model that keys on the format shows it here: high accuracy on one class only within a state, or",
+            "a large drop from *as found* to *format-matched* on lossless files.",
+        ),
+    )
     for e in entries:
         for protocol, states in e.get("compression", {}).items():
             cells = []
@@ -149,13 +145,10 @@ def _badge_section(entries: list[dict[str, Any]]) -> list[str]:
     if not points:
         return []
     families = sorted({f for e in points for f in e["badge_point"]["family_recall"]})
-    lines = [
-        "",
-        '## Feed-badge point: at most 2% of real photos get a "likely AI" badge (as found)',
-        "",
-        "| model | threshold | real photos badged | AI recall | " + " | ".join(families) + " |",
-        "|---|---|---|---|" + "---|" * len(families),
-    ]
+    lines = _section(
+        'Feed-badge point: at most 2% of real photos get a "likely AI" badge (as found)',
+        ["model", "threshold", "real photos badged", "AI recall", *families],
+    )
     for e in points:
         b = e["badge_point"]
         lines.append(
