@@ -191,3 +191,16 @@ def test_check_runs_a_fused_model_with_the_files_compression(
 
         want = fused.score([decode_image(data)], [compression_state(data)])[0].score
         assert r["pixel_score"] == pytest.approx(want, abs=1e-6)
+
+
+def test_export_onnx_exports_each_part_and_the_fused_model_runs_them(trained_model_dir: Path, tmp_path: Path) -> None:
+    from sentry_image.registry.card import ONNX_FILE
+    from sentry_image.registry.onnx_export import export_into_folder
+
+    folder = make_fused(tmp_path, trained_model_dir)
+    export_into_folder(folder)
+    for role in ("semantic", "artifact"):
+        part = folder / "parts" / role
+        assert (part / ONNX_FILE).is_file() and read_card(part)["onnx"]["sha256"] == sha256_file(part / ONNX_FILE)
+    fused = Detector.from_folder(folder, backend="onnx")  # runs the shipped exports
+    assert fused.score(images()[:1], [PNG])[0].verdict in ("likely_ai", "uncertain", "likely_real")
