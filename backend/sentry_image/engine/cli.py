@@ -123,8 +123,9 @@ def run_check(args: argparse.Namespace) -> int:
             try:
                 data = _read(item, fetcher)
                 img = decode_image(data)
-                sc = detector.score([img], [compression_state(data)])[0]
-                row.update(assess(data, sc.score, detector.thresholds, img))
+                state = compression_state(data)
+                sc = detector.score([img], [state])[0]
+                row.update(assess(data, sc.score, detector.thresholds, img, state))
             except SentryError as exc:
                 row["error"] = exc.to_dict()
             rows.append(row)

@@ -41,8 +41,9 @@ def run_inspect(args: argparse.Namespace) -> int:
     try:
         detector = Detector.from_folder(ModelStore().active().folder)
         img = decode_image(data)
-        pixel = detector.score([img], [compression_state(data)])[0].score
-        report.update(model=detector.model_id, **assess(data, pixel, detector.thresholds, img))
+        state = compression_state(data)
+        pixel = detector.score([img], [state])[0].score
+        report.update(model=detector.model_id, **assess(data, pixel, detector.thresholds, img, state))
         if args.heatmap:
             boxes, scores = tile_scores(detector, img)
             Path(args.heatmap).write_bytes(render_heatmap(img, boxes, scores))

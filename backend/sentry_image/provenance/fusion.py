@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from sentry_image.engine.calibration import verdict_for
+from sentry_image.engine.compression import CompressionState, compression_state
 from sentry_image.provenance.evidence import AI, REAL, Evidence
 
 
@@ -61,10 +62,14 @@ def fuse(pixel_score: float, evidence: list[Evidence], thresholds: dict[str, flo
 
 
 def assess(
-    data: bytes, pixel_score: float, thresholds: dict[str, float], image: Image.Image | None = None
+    data: bytes,
+    pixel_score: float,
+    thresholds: dict[str, float],
+    image: Image.Image | None = None,
+    compression: CompressionState | None = None,
 ) -> dict[str, object]:
-    """Provenance + fusion for one image's bytes: the result fields shared by the API and the CLI."""
-    from sentry_image.engine.compression import compression_state
+    """Provenance + fusion for one image's bytes: the result fields shared by the API and the CLI.
+    ``compression`` is the file's state when the caller has read it already (for the detector)."""
     from sentry_image.provenance.analyze import analyze_provenance
 
     evidence = analyze_provenance(data, image)
@@ -75,5 +80,5 @@ def assess(
         "pixel_score": round(pixel_score, 6),
         "explanation": fused.explanation,
         "evidence": [e.to_dict() for e in evidence],
-        "compression": compression_state(data).to_dict(),
+        "compression": (compression or compression_state(data)).to_dict(),
     }

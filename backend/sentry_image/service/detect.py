@@ -79,11 +79,12 @@ def run_detection(
             timings["total"] = (time.perf_counter() - t0) * 1000.0
             results[item.id] = _error_result(item, err, timings)
     if pending:
-        scores = detector.score([p[1] for p in pending], [compression_state(p[0].data or b"") for p in pending])
-        for (item, img, timings, sha, t0), sc in zip(pending, scores, strict=True):
+        states = [compression_state(p[0].data or b"") for p in pending]
+        scores = detector.score([p[1] for p in pending], states)
+        for (item, img, timings, sha, t0), state, sc in zip(pending, states, scores, strict=True):
             timings["model"] = sc.model_ms
             t2 = time.perf_counter()
-            fused = assess(item.data, sc.score, detector.thresholds, img)
+            fused = assess(item.data, sc.score, detector.thresholds, img, state)
             timings["provenance"] = (time.perf_counter() - t2) * 1000.0
             timings["total"] = (time.perf_counter() - t0) * 1000.0
             result = {
