@@ -51,13 +51,14 @@ def test_eval_errors_are_clear(tmp_path: Path, capsys) -> None:
 
 
 def _results(real: list[float], ai: list[float], states: list[str] | None = None):
+    from sentry_image.engine.compression import CompressionState
     from sentry_image.evaluation.scoring import SampleResult
     from sentry_image.training.datasets.sample import Sample
 
     scores = [(0, v) for v in real] + [(1, v) for v in ai]
     states = states or ["jpeg"] * len(scores)
     return [
-        SampleResult(Sample(f"k{i}", label, family="fam" if label else ""), v, compression=st)
+        SampleResult(Sample(f"k{i}", label, family="fam" if label else ""), v, compression=CompressionState(st, None))
         for i, ((label, v), st) in enumerate(zip(scores, states, strict=True))
     ]
 

@@ -48,6 +48,9 @@ class CompressionState:
         return {**asdict(self), "lossless": self.lossless}
 
 
+UNKNOWN = CompressionState("unknown", None)
+
+
 def _scaled_table(quality: int) -> list[int]:
     scale = 5000 // quality if quality < 50 else 200 - 2 * quality
     return [min(255, max(1, (v * scale + 50) // 100)) for v in _IJG_LUMINANCE]

@@ -20,11 +20,9 @@ import numpy as np
 from PIL import Image
 
 from sentry_image.engine.calibration import calibrated_probability, verdict_for
-from sentry_image.engine.compression import CompressionState
+from sentry_image.engine.compression import UNKNOWN, CompressionState
 from sentry_image.engine.detector import Detector, Score
 from sentry_image.errors import ModelError
-
-UNKNOWN = CompressionState("unknown", None)
 
 # Each feature from the parts' calibrated logits (by role) and the compression state of the file. The
 # compression state only gates how much an expert counts (JPEG erases the traces the artifact expert
@@ -149,7 +147,7 @@ class FusedDetector:
         tiles = per_part.get("semantic") or next(iter(per_part.values()))
         out = []
         for i, comp in enumerate(comps):
-            z = {role: _calibrated_logit(scores[i].score) for role, scores in per_part.items()}
+            z = {role: logit_of(scores[i].score) for role, scores in per_part.items()}
             logit = self.combine(z, comp)
             p = calibrated_probability(logit, float(cal["temperature"]), float(cal["shift"]))
             verdict = verdict_for(p, self.thresholds["likely_ai"], self.thresholds["likely_real"])
@@ -157,7 +155,8 @@ class FusedDetector:
         return out
 
 
-def _calibrated_logit(p: float) -> float:
-    """The logit of a part's calibrated probability (clipped so that 0 and 1 stay finite)."""
+def logit_of(p: float) -> float:
+    """The logit of a part's calibrated probability (clipped so that 0 and 1 stay finite): what the
+    combiner takes from each expert, at fitting and at scoring time alike."""
     p = min(max(p, 1e-7), 1 - 1e-7)
     return math.log(p / (1 - p))

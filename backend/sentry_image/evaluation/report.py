@@ -42,7 +42,7 @@ def per_compression(results: list[SampleResult]) -> dict[str, dict[str, Any]]:
     states: dict[str, list[SampleResult]] = defaultdict(list)
     for r in results:
         if r.error is None:
-            states[r.compression].append(r)
+            states[r.compression.state].append(r)
     return {state: summary(*_arrays(rs)) for state, rs in sorted(states.items())}
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from PIL import Image
 from rich.progress import Progress
 
-from sentry_image.engine.compression import compression_state
+from sentry_image.engine.compression import UNKNOWN, CompressionState, compression_state
 from sentry_image.engine.decode import decode_image
 from sentry_image.engine.detector import Detector
 from sentry_image.errors import SentryError
@@ -24,7 +24,7 @@ class SampleResult:
     logit: float = float("nan")
     verdict: str = ""
     error: str | None = None
-    compression: str = "unknown"  # the file's compression state as found (engine.compression.STATES)
+    compression: CompressionState = UNKNOWN  # the file's compression state as found
 
 
 def score_samples(
@@ -56,6 +56,6 @@ def score_samples(
             seen = [getattr(transform, "compression", None) or state for _, state in owners]
             scored = detector.score(images, seen) if images else []
             for (s, state), sc in zip(owners, scored, strict=True):
-                results.append(SampleResult(s, sc.score, sc.logit, sc.verdict, compression=state.state))
+                results.append(SampleResult(s, sc.score, sc.logit, sc.verdict, compression=state))
             progress.advance(task, len(chunk))
     return results

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
+from sentry_image.engine.compression import CompressionState
 from sentry_image.engine.detector import Detector
-from sentry_image.engine.fusion import UNKNOWN, feature_vector
+from sentry_image.engine.fusion import feature_vector, logit_of
 from sentry_image.evaluation.scoring import score_samples
 from sentry_image.evaluation.transforms import FORMAT_MATCHED
 from sentry_image.registry.card import FUSION, PARTS_DIR, WEIGHTS_FILE, read_card, sha256_file, write_card
@@ -26,14 +27,15 @@ console = Console(stderr=True)
 DEFAULT_FEATURES = ["semantic", "artifact", "artifact_if_jpeg", "artifact_x_jpeg_quality", "artifact_if_lossless"]
 
 
-def _part_logits(detector: Detector, samples: list[Sample], transform: Any) -> dict[str, tuple[float, Any]]:
+def _part_logits(
+    detector: Detector, samples: list[Sample], transform: Any
+) -> dict[str, tuple[float, CompressionState]]:
     """Per sample key: the part's calibrated logit and the compression state of what it saw."""
     out = {}
     seen = getattr(transform, "compression", None)
     for r in score_samples(detector, samples, transform=transform, label=f"{detector.model_id}"):
         if r.error is None:
-            p = min(max(r.score, 1e-7), 1 - 1e-7)
-            out[r.sample.key] = (float(np.log(p / (1 - p))), seen)
+            out[r.sample.key] = (logit_of(r.score), seen or r.compression)
     return out
 
 
@@ -43,15 +45,13 @@ def fit_combiner(
     """Weights and bias of the logistic regression over ``features``, with what it was fitted on."""
     from sklearn.linear_model import LogisticRegression
 
-    from sentry_image.engine.compression import compression_state
-
     rows, labels = [], []
     for transform in (None, FORMAT_MATCHED):
         per_part = {role: _part_logits(det, samples, transform) for role, det in parts.items()}
         for s in samples:
             if not all(s.key in logits for logits in per_part.values()):
                 continue
-            comp = next(iter(per_part.values()))[s.key][1] or compression_state(s.read()) or UNKNOWN
+            comp = next(iter(per_part.values()))[s.key][1]
             z = {role: logits[s.key][0] for role, logits in per_part.items()}
             rows.append(feature_vector(features, z, comp))
             labels.append(s.label)
