@@ -43,6 +43,25 @@ def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
     return buf.getvalue()
 
 
+def write_model_card(folder: Path, model_id: str, architecture: dict, **fields) -> None:
+    """Write a valid card for the weights in ``folder`` (default labels, thresholds, calibration)."""
+    from sentry_image.registry.card import WEIGHTS_FILE, sha256_file, write_card
+
+    card = {
+        "id": model_id,
+        "name": model_id.replace("-", " "),
+        "version": "0",
+        "architecture": architecture,
+        "labels": ["real", "ai"],
+        "thresholds": {"likely_ai": 0.7, "likely_real": 0.3},
+        "calibration": {"temperature": 1.0, "shift": 0.0},
+        "license": "Apache-2.0",
+        "sha256": sha256_file(folder / WEIGHTS_FILE),
+        **fields,
+    }
+    write_card(folder, card)
+
+
 def make_label_folders(root: Path, n: int = 24, seed: int = 0) -> Path:
     """``root/{train,val}/{real,fake}`` with synthetic images (real: JPEG q95 and PNG; fake: PNG)."""
     rng = np.random.default_rng(seed)

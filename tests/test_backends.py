@@ -15,7 +15,7 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import encode, free_port, generated_like, photo_like, wait_until_loaded
+from conftest import encode, free_port, generated_like, photo_like, wait_until_loaded, write_model_card
 from sentry_image.engine.detector import Detector
 from sentry_image.errors import ModelError
 from sentry_image.registry.card import ONNX_FILE, WEIGHTS_FILE, read_card, sha256_file, write_card
@@ -52,19 +52,12 @@ def model_folder(root: Path, arch: str, options: dict, crop: int) -> Path:
     folder = root / arch
     folder.mkdir()
     save_weights(model, folder / WEIGHTS_FILE)
-    card = {
-        "id": f"untrained-{arch}",
-        "name": f"untrained {arch}",
-        "version": "0",
-        "architecture": {"name": arch, "options": options},
-        "input": {"crop": crop, "mean": [0.5] * 3, "std": [0.5] * 3, "min_side": 32},
-        "labels": ["real", "ai"],
-        "thresholds": {"likely_ai": 0.7, "likely_real": 0.3},
-        "calibration": {"temperature": 1.0, "shift": 0.0},
-        "license": "Apache-2.0",
-        "sha256": sha256_file(folder / WEIGHTS_FILE),
-    }
-    write_card(folder, card)
+    write_model_card(
+        folder,
+        f"untrained-{arch}",
+        {"name": arch, "options": options},
+        input={"crop": crop, "mean": [0.5] * 3, "std": [0.5] * 3, "min_side": 32},
+    )
     return folder
 
 

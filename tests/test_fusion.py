@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import encode, generated_like, photo_like
+from conftest import encode, generated_like, photo_like, write_model_card
 from sentry_image.cli import main
 from sentry_image.engine.compression import CompressionState, compression_state
 from sentry_image.engine.detector import Detector
 from sentry_image.engine.fusion import FusedDetector
 from sentry_image.errors import ModelError
-from sentry_image.registry.card import WEIGHTS_FILE, read_card, sha256_file, write_card
+from sentry_image.registry.card import WEIGHTS_FILE, read_card, sha256_file
 
 FEATURES = ["semantic", "artifact", "artifact_if_jpeg", "artifact_x_jpeg_quality", "artifact_if_lossless"]
 WEIGHTS = [0.8, 0.5, -0.3, 0.2, 0.4]
@@ -37,24 +37,8 @@ def make_fused(root: Path, part: Path, weights=WEIGHTS, parts: dict | None = Non
     save_file(
         {"weight": np.array(weights, np.float32), "bias": np.array([BIAS], np.float32)}, str(folder / WEIGHTS_FILE)
     )
-    card = {
-        "id": "tiny-fused",
-        "name": "tiny fused",
-        "version": "1",
-        "architecture": {
-            "name": "fusion",
-            "options": {
-                "parts": parts or {"semantic": "parts/semantic", "artifact": "parts/artifact"},
-                "features": FEATURES,
-            },
-        },
-        "labels": ["real", "ai"],
-        "thresholds": {"likely_ai": 0.7, "likely_real": 0.3},
-        "calibration": {"temperature": 1.0, "shift": 0.0},
-        "license": "Apache-2.0",
-        "sha256": sha256_file(folder / WEIGHTS_FILE),
-    }
-    write_card(folder, card)
+    parts = parts or {"semantic": "parts/semantic", "artifact": "parts/artifact"}
+    write_model_card(folder, "tiny-fused", {"name": "fusion", "options": {"parts": parts, "features": FEATURES}})
     return folder
 
 
