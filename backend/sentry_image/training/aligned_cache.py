@@ -9,8 +9,10 @@ twins are made from the shrunk image and stored lossless like it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -86,22 +88,9 @@ def aligned_samples(
             progress.advance(task)
             digest = hashlib.sha256(f"{sample.key}|x{downscale}".encode()).hexdigest()[:24]
             base_path = cache_dir / f"real-x{downscale}" / f"{digest}.png"
-            loaded: list[Image.Image] = []
-
-            def base(sample: Sample = sample, loaded: list[Image.Image] = loaded) -> Image.Image | None:
-                if not loaded:
-                    try:
-                        img = decode_image(sample.read())
-                    except SentryError:
-                        return None
-                    if downscale > 1:
-                        img = downscaled(img, downscale, sample.key)
-                    if img.width < 16 or img.height < 16:
-                        return None
-                    loaded.append(img)
-                return loaded[0]
-
-            jpeg = None if downscale > 1 else jpeg_settings(sample.read())
+            data = sample.read()
+            base = functools.cache(functools.partial(_base_image, data, downscale, sample.key))
+            jpeg = None if downscale > 1 else jpeg_settings(data)
             if downscale > 1:
                 if not _cached(base_path, base):
                     continue
@@ -111,7 +100,7 @@ def aligned_samples(
             for gen in generators:
                 path = cache_dir / f"{gen.name}-x{downscale}" / f"{digest}{'.jpg' if jpeg else '.png'}"
 
-                def twin(gen: TwinMaker = gen) -> Image.Image | None:
+                def twin(gen: TwinMaker = gen, base: Callable[[], Image.Image | None] = base) -> Image.Image | None:
                     img = base()
                     return None if img is None else gen.roundtrip(img)
 
@@ -121,3 +110,14 @@ def aligned_samples(
                         Sample(str(path), AI, generator=family, family=family, source=sample.source, split=sample.split)
                     )
     return out
+
+
+def _base_image(data: bytes, downscale: int, key: str) -> Image.Image | None:
+    """The photo the twins are made from (shrunk when ``downscale`` > 1); None when unusable."""
+    try:
+        img = decode_image(data)
+    except SentryError:
+        return None
+    if downscale > 1:
+        img = downscaled(img, downscale, key)
+    return None if img.width < 16 or img.height < 16 else img
