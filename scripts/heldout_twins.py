@@ -17,7 +17,7 @@ import torch
 from sentry_image.training.aligned_cache import aligned_samples
 from sentry_image.training.datasets import open_dataset
 from sentry_image.training.holdout import split_holdout
-from sentry_image.training.loop import TrainConfig, _twin_makers
+from sentry_image.training.loop import TrainConfig, twin_makers
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
         simulated_decoders=args.simulated_decoders,
     )
     cache = Path(args.cache)
-    gens = _twin_makers(cfg, reals, cache, torch.device("cpu"))
+    gens = twin_makers(cfg, reals, cache, torch.device("cpu"))
     twins = aligned_samples(reals, gens, Path(args.out) / "twins")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

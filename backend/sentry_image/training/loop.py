@@ -126,7 +126,7 @@ def _make_model(cfg: TrainConfig) -> torch.nn.Module:
     return model
 
 
-def _twin_makers(cfg: TrainConfig, reals: list[Sample], cache: Path, device: torch.device) -> list[TwinMaker]:
+def twin_makers(cfg: TrainConfig, reals: list[Sample], cache: Path, device: torch.device) -> list[TwinMaker]:
     """The TAESD-family autoencoders in ``cfg.aligned_weights`` plus ``cfg.simulated_decoders``
     simulated decoders, trained (once, cached) on the first 200 real training photos."""
     gens: list[TwinMaker] = []
@@ -233,12 +233,12 @@ def train(cfg: TrainConfig) -> Path:
         cache = Path(os.environ.get("SENTRY_IMAGE_CACHE", out / "aligned-cache"))
         if rank == 0:
             aligned = aligned_samples(
-                train_samples, _twin_makers(cfg, train_samples, cache, device), cache, cfg.twin_downscale
+                train_samples, twin_makers(cfg, train_samples, cache, device), cache, cfg.twin_downscale
             )
         if world > 1:
             dist.barrier()
             if rank != 0:
-                gens = _twin_makers(cfg, train_samples, cache, device)
+                gens = twin_makers(cfg, train_samples, cache, device)
                 aligned = aligned_samples(train_samples, gens, cache, cfg.twin_downscale, show_progress=False)
         train_samples = train_samples + aligned
 
