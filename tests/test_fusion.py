@@ -188,3 +188,15 @@ def test_export_onnx_exports_each_part_and_the_fused_model_runs_them(trained_mod
         assert (part / ONNX_FILE).is_file() and read_card(part)["onnx"]["sha256"] == sha256_file(part / ONNX_FILE)
     fused = Detector.from_folder(folder, backend="onnx")  # runs the shipped exports
     assert fused.score(images()[:1], [PNG])[0].verdict in ("likely_ai", "uncertain", "likely_real")
+
+
+@pytest.mark.parametrize("bad", ["1", "1.5", "-0.1", "half"])
+def test_holdout_fraction_outside_0_to_1_is_a_usage_error(bad: str, tmp_path: Path, capsys) -> None:
+    for cmd in (
+        ["train", "--arch", "npr", "--data", str(tmp_path), "--out", str(tmp_path / "r")],
+        ["fuse", "--semantic", "a", "--artifact", "b", "--data", str(tmp_path), "--out", "o", "--model-id", "m"],
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main([*cmd, "--holdout-fraction", bad])
+        assert exc.value.code == 2
+        assert "--holdout-fraction" in capsys.readouterr().err

@@ -18,6 +18,17 @@ def _architectures() -> list[str] | None:
     return known_architectures()
 
 
+def holdout_fraction(text: str) -> float:
+    """``--holdout-fraction``: a number from 0 (nothing held out) up to, not including, 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1 (got {value})")
+    return value
+
+
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``train`` subcommand."""
     p = sub.add_parser(
@@ -51,7 +62,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--holdout-fraction",
-        type=float,
+        type=holdout_fraction,
         default=0.0,
         help="leave out this fraction of the training sources (for fitting a fusion combiner later)",
     )
@@ -80,7 +91,7 @@ def add_fuse_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--semantic", required=True, help="the semantic expert's model folder")
     p.add_argument("--artifact", required=True, help="the artifact expert's model folder")
     p.add_argument("--data", required=True, help="the dataset the experts were trained on")
-    p.add_argument("--holdout-fraction", type=float, required=True, help="the experts' --holdout-fraction")
+    p.add_argument("--holdout-fraction", type=holdout_fraction, required=True, help="the experts' --holdout-fraction")
     p.add_argument("--out", required=True, help="folder of the fused model")
     p.add_argument("--model-id", required=True)
     p.add_argument("--model-name", default="Sentry fused detector")
