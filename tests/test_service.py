@@ -34,7 +34,7 @@ def test_detect_raw_body(client) -> None:
     (res,) = r.get_json()["results"]
     assert 0.0 <= res["score"] <= 1.0 and res["verdict"] in ("likely_ai", "uncertain", "likely_real")
     assert res["model"] == "tiny-npr" and len(res["sha256"]) == 64
-    assert set(res["timings_ms"]) == {"fetch", "decode", "model", "provenance", "total"}
+    assert set(res["timings_ms"]) == {"fetch", "decode", "model", "provenance", "cpu", "total"}
     assert res["timings_ms"]["total"] >= res["timings_ms"]["model"] + res["timings_ms"]["provenance"]
 
 

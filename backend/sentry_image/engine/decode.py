@@ -8,6 +8,7 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from sentry_image.engine.jpeg_data import check_jpeg_data
 from sentry_image.errors import ImageDecodeError, ImageTooLargeError
 
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: larger than any phone photo, far below a decompression bomb
@@ -44,9 +45,11 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
                 )
             if width < 1 or height < 1:
                 raise ImageDecodeError("image has no pixels")
+            if img.format in ("JPEG", "MPO"):
+                _refuse_short_jpeg(data)
             img.seek(0)  # first frame of animations
             img.load()
-    except ImageTooLargeError:
+    except (ImageTooLargeError, ImageDecodeError):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLargeError(f"image refused as a decompression bomb: {exc}") from exc
@@ -65,6 +68,17 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
         else:
             img = img.convert("RGB")
     return img
+
+
+def _refuse_short_jpeg(data: bytes) -> None:
+    """A JPEG holding less coded data than its header's pixels need is refused before decoding:
+    libjpeg would fill the missing rows silently, and those invented pixels would cost CPU downstream."""
+    check = check_jpeg_data(data)
+    if check is not None and check.short:
+        raise ImageDecodeError(
+            f"truncated JPEG: its header promises {check.width}x{check.height} pixels, which take at least "
+            f"{check.needed_bytes:,} bytes of coded data; the file holds {check.coded_bytes:,}"
+        )
 
 
 def sniff_format(data: bytes) -> str | None:

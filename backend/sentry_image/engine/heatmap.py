@@ -15,6 +15,7 @@ from sentry_image.engine.calibration import calibrated_probability  # noqa: E402
 from sentry_image.engine.detector import Detector  # noqa: E402
 
 MAX_HEATMAP_TILES = 256
+MAX_RENDER_SIDE = 2048
 
 
 def heatmap_boxes(width: int, height: int, crop: int) -> list[tuple[int, int, int, int]]:
@@ -46,7 +47,14 @@ def tile_scores(detector: Detector, img: Image.Image) -> tuple[list[tuple[int, i
 def render_heatmap(
     img: Image.Image, boxes: list[tuple[int, int, int, int]], scores: list[float], alpha: float = 0.45
 ) -> bytes:
-    """PNG bytes: the image with a red (AI) to green (real) overlay averaged over overlapping tiles."""
+    """PNG bytes: the image with a red (AI) to green (real) overlay averaged over overlapping tiles.
+
+    The picture is drawn at most ``MAX_RENDER_SIDE`` pixels on its long side (a screen's worth), so its
+    cost does not grow with the photo's size."""
+    factor = min(1.0, MAX_RENDER_SIDE / max(img.size))
+    if factor < 1.0:
+        img = img.resize((max(1, round(img.width * factor)), max(1, round(img.height * factor))), Image.Resampling.BOX)
+        boxes = [tuple(round(v * factor) for v in box) for box in boxes]  # type: ignore[misc]
     total = np.zeros((img.height, img.width), dtype=np.float32)
     count = np.zeros_like(total)
     for (left, top, right, bottom), s in zip(boxes, scores, strict=True):

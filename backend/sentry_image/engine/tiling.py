@@ -70,6 +70,6 @@ def image_tiles(img: Image.Image, spec: InputSpec) -> tuple[np.ndarray, list[tup
             f"image is {img.width}x{img.height}; this model needs at least {spec.min_side} pixels on each side"
         )
     boxes = tile_boxes(img.width, img.height, spec)
-    full = normalized_array(img, spec)
-    tiles = np.stack([full[:, t:b, left:r] for left, t, r, b in boxes])
+    # Crop first: normalising only the tiles costs the same for a 0.3 MP and a 50 MP image.
+    tiles = np.stack([normalized_array(img.crop(box), spec) for box in boxes])
     return tiles, boxes

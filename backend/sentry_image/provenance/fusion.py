@@ -67,12 +67,14 @@ def assess(
     thresholds: dict[str, float],
     image: Image.Image | None = None,
     compression: CompressionState | None = None,
+    cpu_deadline: float | None = None,
 ) -> dict[str, object]:
     """Provenance + fusion for one image's bytes: the result fields shared by the API and the CLI.
-    ``compression`` is the file's state when the caller has read it already (for the detector)."""
+    ``compression`` is the file's state when the caller has read it already (for the detector);
+    ``cpu_deadline`` bounds the optional analyses (see ``analyze_provenance``)."""
     from sentry_image.provenance.analyze import analyze_provenance
 
-    evidence = analyze_provenance(data, image)
+    evidence = analyze_provenance(data, image, cpu_deadline)
     fused = fuse(pixel_score, evidence, thresholds)
     return {
         "score": round(fused.score, 6),

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import struct
+
+from PIL import Image
 
 from sentry_image.provenance.evidence import AI, NEUTRAL, Evidence
 
@@ -125,3 +128,20 @@ def analyze_exif_generator(fields: dict[str, str]) -> list[Evidence]:
                 )
             )
     return out
+
+
+def png_exif(data: bytes) -> Image.Exif:
+    """The EXIF of a PNG file's ``eXIf`` chunk, read by walking the chunks (the pixel data is skipped:
+    Pillow's own ``getexif`` decodes the whole image to reach a chunk that follows it)."""
+    exif = Image.Exif()
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        if kind == b"eXIf":
+            exif.load(b"Exif\x00\x00" + body)
+            break
+        if kind == b"IEND" or len(body) < length:
+            break
+        pos += 12 + length
+    return exif

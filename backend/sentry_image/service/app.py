@@ -146,7 +146,7 @@ def create_app(
         detector = active.get()  # NoModelError -> 503 before any work
         items = _collect_items(config)
         with limiter.slot(_client_id()):
-            results = run_detection(items, detector, fetcher, cache, config.max_pixels)
+            results = run_detection(items, detector, fetcher, cache, config.max_pixels, config.image_cpu_budget_s)
         status = 200
         if len(results) == 1 and "error" in results[0]:
             status = results[0]["_status"]

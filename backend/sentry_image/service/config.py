@@ -15,6 +15,9 @@ class ServiceConfig:
     backend: str = "auto"
     max_bytes: int = 25 * 1024 * 1024
     max_pixels: int = 50_000_000
+    # CPU seconds one image may use in the request's thread (decode, pre-processing, provenance) before
+    # the optional analyses are skipped; the model's own work is bounded by its tile cap.
+    image_cpu_budget_s: float = 1.5
     max_batch: int = 64
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
