@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from typing import Any
 
+from sentry_image.atomic_files import atomic_write_text, locked
 from sentry_image.paths import settings_file
 
 _lock = threading.Lock()
@@ -23,12 +23,11 @@ def load_settings() -> dict[str, Any]:
 
 
 def update_settings(**changes: Any) -> dict[str, Any]:
-    """Merge ``changes`` into the settings and write them atomically; return the new settings."""
-    with _lock:
+    """Merge ``changes`` into the settings and write them atomically; return the new settings. The
+    read-modify-write holds a lock shared with other processes on the same data folder."""
+    path = settings_file()
+    with _lock, locked(path):
         data = load_settings()
         data.update(changes)
-        path = settings_file()
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(data, indent=2))
         return data

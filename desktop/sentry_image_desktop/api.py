@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sentry_image import __version__
+from sentry_image.atomic_files import atomic_write_text
 from sentry_image.cli import command_line
 from sentry_image.errors import SentryError
 from sentry_image.registry.store import ModelStore
@@ -234,7 +235,7 @@ class DesktopApi:
         rows = [{k: v for k, v in r.items() if k != "thumbnail"} for r in job.snapshot()["results"]]
         target = Path(path)
         if fmt == "json":
-            target.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+            atomic_write_text(target, json.dumps(rows, indent=2))
         elif fmt == "csv":
             cols = ["path", "score", "verdict", "pixel_score", "model", "compression", "explanation", "error"]
             buf = io.StringIO()
@@ -245,7 +246,7 @@ class DesktopApi:
                 writer.writerow(
                     {**r, "compression": comp.get("state", ""), "error": (r.get("error") or {}).get("message", "")}
                 )
-            target.write_text(buf.getvalue(), encoding="utf-8")
+            atomic_write_text(target, buf.getvalue())
         else:
             return {"error": f"unknown format {fmt!r} (csv or json)"}
         return {"written": str(target), "rows": len(rows)}
@@ -303,10 +304,10 @@ class DesktopApi:
         if sys.platform.startswith("linux"):
             if settings.get("start_on_login"):
                 AUTOSTART_FILE.parent.mkdir(parents=True, exist_ok=True)
-                AUTOSTART_FILE.write_text(
+                atomic_write_text(
+                    AUTOSTART_FILE,
                     "[Desktop Entry]\nType=Application\nName=Sentry-Image\n"
                     f"Exec={desktop_entry_exec(command_line('desktop'))}\n",
-                    encoding="utf-8",
                 )
             else:
                 AUTOSTART_FILE.unlink(missing_ok=True)

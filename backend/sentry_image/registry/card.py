@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 
+from sentry_image.atomic_files import atomic_write_text
 from sentry_image.errors import ModelError
 
 CARD_SCHEMA: dict[str, Any] = {
@@ -139,4 +140,4 @@ def read_card(folder: Path) -> dict[str, Any]:
 def write_card(folder: Path, card: dict[str, Any]) -> None:
     """Validate and write ``card`` as ``folder/model.json``."""
     validate_card(card)
-    (folder / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    atomic_write_text(folder / CARD_FILE, json.dumps(card, indent=2, sort_keys=False) + "\n")

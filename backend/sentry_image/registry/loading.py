@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sentry_image.atomic_files import atomic_path
 from sentry_image.errors import ModelError
 from sentry_image.registry.card import FUSION, WEIGHTS_FILE, read_card, sha256_file
 
@@ -89,7 +90,8 @@ def save_weights(model: nn.Module, path: Path, half: bool = True) -> None:
     for k, v in model.state_dict().items():
         v = v.detach().cpu().contiguous()
         state[k] = v.half() if (half and v.is_floating_point()) else v
-    save_file(state, str(path))
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp))
 
 
 __all__ = ["check_model_folder", "load_model_folder", "save_weights", "verify_folder"]

@@ -9,8 +9,6 @@ by the weights' sha256. Every export is checked against PyTorch on a random batc
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from sentry_image import paths
+from sentry_image.atomic_files import atomic_path
 from sentry_image.errors import ModelError
 from sentry_image.registry.card import ONNX_FILE, sha256_file, write_card
 
@@ -55,10 +54,7 @@ def _export(folder: Path, target: Path) -> None:
     model, card = load_model_folder(folder)
     crop = int(card["input"]["crop"])
     sample = torch.randn(2, 3, crop, crop, generator=torch.Generator().manual_seed(0))
-    fd, tmp_name = tempfile.mkstemp(suffix=".onnx", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(target) as tmp:
         with warnings.catch_warnings():
             # The TorchScript exporter handles these models' dynamic tile sizes; torch 2.14 calls it legacy.
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -81,9 +77,6 @@ def _export(folder: Path, target: Path) -> None:
             raise ModelError(
                 f"the ONNX export of {card['id']} differs from PyTorch by {diff:.2g} (limit {MAX_ABS_DIFF})"
             )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def onnx_for(folder: Path, card: dict[str, Any]) -> Path | None:

@@ -3,17 +3,24 @@
 Every change is validated first and changes nothing when refused: an import is checked in a
 staging folder (card schema, known architecture, sha256, strict state-dict load) and only then
 moved into place.
+
+Changes are crash-safe: an import is flushed to disk in a hidden staging folder and appears by one
+rename; a removal first renames the folder out of sight. A process killed at any point leaves the
+model installed whole or not at all; hidden leftovers are ignored and cleaned up later.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sentry_image import paths
+from sentry_image.atomic_files import fsync_dir
 from sentry_image.errors import ModelError, NoModelError
 from sentry_image.registry.card import CARD_FILE, FUSION, ONNX_FILE, PARTS_DIR, WEIGHTS_FILE, read_card
 from sentry_image.registry.loading import check_model_folder
@@ -58,7 +65,8 @@ class ModelStore:
         found = []
         if not root.is_dir():
             return found
-        for folder in sorted(p for p in root.iterdir() if (p / CARD_FILE).is_file()):
+        hidden = (".import-", ".remove-")  # staging and removal in progress (or left by a killed process)
+        for folder in sorted(p for p in root.iterdir() if not p.name.startswith(hidden) and (p / CARD_FILE).is_file()):
             try:
                 card = read_card(folder)
             except ModelError:
@@ -155,8 +163,13 @@ class ModelStore:
                     raise ModelError(f"{source / PARTS_DIR}: links are not allowed in a model's parts")
                 shutil.copytree(source / PARTS_DIR, staging / PARTS_DIR)
             check_model_folder(staging)
+            _flush_tree(staging)
             target = self.user_dir / card["id"]
-            staging.rename(target)
+            try:
+                staging.rename(target)
+            except OSError as exc:  # another process installed the same id a moment ago
+                raise ModelError(f"a model with id {card['id']!r} is already installed") from exc
+            fsync_dir(self.user_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -169,6 +182,29 @@ class ModelStore:
             raise ModelError(f"{model_id!r} is built in and cannot be removed")
         if model.part_of:
             raise ModelError(f"{model_id!r} is an expert of the fused model {model.part_of!r}; remove that one")
-        shutil.rmtree(model.folder)
+        doomed = Path(tempfile.mkdtemp(prefix=".remove-", dir=self.user_dir))
+        model.folder.rename(doomed / model.folder.name)  # gone from the store in one step
+        fsync_dir(self.user_dir)
+        shutil.rmtree(doomed, ignore_errors=True)
         if load_settings().get("active_model") == model_id:
             update_settings(active_model=None)
+
+    def clean_leftovers(self, older_than_s: float = 600.0) -> None:
+        """Delete staging and removal folders that a killed process left (old enough not to be another
+        process's work in progress)."""
+        if not self.user_dir.is_dir():
+            return
+        for path in self.user_dir.glob(".*-*"):
+            if path.name.startswith((".import-", ".remove-")) and time.time() - path.stat().st_mtime > older_than_s:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _flush_tree(folder: Path) -> None:
+    """fsync every file and folder under ``folder`` (before it is renamed into the store)."""
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_file() and not path.is_symlink():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+        elif path.is_dir():
+            fsync_dir(path)
+    fsync_dir(folder)

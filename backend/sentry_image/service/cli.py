@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 
 import requests
 
+from sentry_image.atomic_files import remove_leftovers
 from sentry_image.engine.cli import add_runtime_flags, add_threshold_flags, threshold_overrides
+from sentry_image.paths import data_dir
 from sentry_image.service.config import ServiceConfig
 from sentry_image.service.pairing import load_or_create_token
 
@@ -35,7 +38,7 @@ def add_service_parsers(sub: argparse._SubParsersAction) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Start the service in the foreground."""
-    from sentry_image.service.server import listen_addresses, run_server
+    from sentry_image.service.server import listen_addresses, port_holder, run_server
 
     if args.host not in LOOPBACK and not args.allow_remote:
         print(
@@ -64,11 +67,19 @@ def run_serve(args: argparse.Namespace) -> int:
     from sentry_image.registry.store import ModelStore
 
     store = ModelStore()
+    store.clean_leftovers()
+    remove_leftovers(data_dir())
     active = store.active_id()
     print(f"Sentry-Image service on {', '.join('http://' + a for a in listen_addresses(config))}", file=sys.stderr)
     print(f"active model: {active or 'none installed (/detect answers 503)'}", file=sys.stderr)
     print("pair the browser extension with: sentry-image pair", file=sys.stderr)
-    run_server(config)
+    try:
+        run_server(config)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(f"error: port {config.port} is already in use by {port_holder(config.port)}", file=sys.stderr)
+        return 1
     return 0
 
 

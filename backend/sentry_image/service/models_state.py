@@ -1,4 +1,8 @@
-"""The service's view of the model store: the active detector, loaded once and swapped atomically."""
+"""The service's view of the model store: the active detector, loaded once and swapped atomically.
+
+The store and the settings are read on every request, so a model imported or selected by another
+process on the same data folder (``sentry-image models import/use``, the desktop app) is picked up
+by the next request without a restart."""
 
 from __future__ import annotations
 
@@ -38,7 +42,9 @@ class ActiveDetector:
         """The active detector; raises ``NoModelError`` when no model is installed."""
         with self._lock:
             model = self.store.active()
-            if self._detector is None or self._detector.model_id != model.id:
+            loaded = self._detector
+            # Another process (the CLI, the desktop app) may have selected, re-imported or replaced it.
+            if loaded is None or loaded.model_id != model.id or loaded.card.get("sha256") != model.card.get("sha256"):
                 self._detector = self._load(model.folder)
             return self._detector
 

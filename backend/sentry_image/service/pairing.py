@@ -9,12 +9,12 @@ the desktop app), which asks the running service for a code; the extension posts
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 import threading
 import time
 from pathlib import Path
 
+from sentry_image.atomic_files import atomic_write_text, locked
 from sentry_image.paths import token_file
 
 CODE_TTL_S = 300
@@ -24,15 +24,14 @@ MAX_ATTEMPTS = 5
 def load_or_create_token(path: Path | None = None) -> str:
     """The saved pairing token, created (URL-safe, 256 bits) on first use."""
     path = path or token_file()
-    if path.is_file():
-        token = path.read_text(encoding="utf-8").strip()
-        if len(token) >= 32:
-            return token
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(token)
-    return token
+    with locked(path):  # two processes starting at once agree on one token
+        if path.is_file():
+            token = path.read_text(encoding="utf-8").strip()
+            if len(token) >= 32:
+                return token
+        token = secrets.token_urlsafe(32)
+        atomic_write_text(path, token, mode=0o600)
+        return token
 
 
 def tokens_match(given: str | None, expected: str) -> bool:

@@ -67,3 +67,21 @@ def run_server(config: ServiceConfig) -> None:
         connection_limit=200,
         max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
     )
+
+
+def port_holder(port: int) -> str:
+    """Who holds ``port`` on loopback, in words: another Sentry-Image service (asked through its public
+    /health) or some other program."""
+    import requests
+
+    try:
+        body = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).json()
+    except (requests.RequestException, ValueError):
+        body = None
+    if isinstance(body, dict) and body.get("status") == "ok" and "version" in body:
+        model = (body.get("model") or {}).get("id", "no model")
+        return (
+            f"another Sentry-Image service (version {body['version']}, model {model}): use that one, "
+            "or stop it first, or pass --port"
+        )
+    return "another program; pass --port to use a different one"

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
+from sentry_image.atomic_files import atomic_path
 from sentry_image.engine.compression import CompressionState
 from sentry_image.engine.detector import Detector
 from sentry_image.engine.fusion import feature_vector, logit_of
@@ -96,7 +97,8 @@ def fuse(
         target = out / PARTS_DIR / role
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(folder, target, ignore=shutil.ignore_patterns("checkpoints"))
-    save_file({"weight": weight, "bias": np.array([bias], dtype=np.float32)}, str(out / WEIGHTS_FILE))
+    with atomic_path(out / WEIGHTS_FILE) as tmp:
+        save_file({"weight": weight, "bias": np.array([bias], dtype=np.float32)}, str(tmp))
     card = {
         "id": model_id,
         "name": model_name,

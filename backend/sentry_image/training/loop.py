@@ -37,6 +37,7 @@ from sentry_image.registry.loading import save_weights
 from sentry_image.training.aligned import AlignedFakeGenerator
 from sentry_image.training.aligned_cache import TwinMaker, aligned_samples, downscaled
 from sentry_image.training.calibrate import fit_calibration
+from sentry_image.training.checkpoint import load_checkpoint, save_checkpoint
 from sentry_image.training.data import AugmentedImages, ShardStream, balanced_weights, class_counts
 from sentry_image.training.datasets import Sample, open_dataset
 from sentry_image.training.holdout import split_holdout
@@ -274,10 +275,11 @@ def train(cfg: TrainConfig) -> Path:
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
     start_epoch, best_auc, history, step_count = 0, -1.0, [], 0
-    state_path = ckpt_dir / "state.pt"
-    if state_path.is_file():
-        state = torch.load(state_path, map_location="cpu", weights_only=False)
-        core.load_state_dict(load_file(str(ckpt_dir / "last.safetensors")))
+    best_weights: dict[str, torch.Tensor] = {}
+    state = load_checkpoint(ckpt_dir)
+    if state is not None:
+        core.load_state_dict(state["model"])
+        best_weights = state["best_model"]
         opt.load_state_dict(state["optimizer"])
         start_epoch, best_auc, history = state["epoch"] + 1, state["best_auc"], state["history"]
         step_count = state["step"]
@@ -322,22 +324,19 @@ def train(cfg: TrainConfig) -> Path:
                 f"{metrics.get('roc_auc', float('nan')):.4f}  AP {metrics.get('ap', float('nan')):.4f}"
             )
             history.append(entry)
-            from safetensors.torch import save_file
-
-            weights = {k: v.detach().cpu().contiguous() for k, v in core.state_dict().items()}
-            save_file(weights, str(ckpt_dir / "last.safetensors"))
-            if metrics.get("roc_auc", 0.0) > best_auc:
-                best_auc = metrics["roc_auc"]
-                save_file(weights, str(ckpt_dir / "best.safetensors"))
-            torch.save(
-                {
-                    "optimizer": opt.state_dict(),
-                    "step": step_count,
-                    "epoch": epoch,
-                    "best_auc": best_auc,
-                    "history": history,
-                },
-                state_path,
+            weights = {k: v.detach().cpu().clone().contiguous() for k, v in core.state_dict().items()}
+            if metrics.get("roc_auc", 0.0) > best_auc or not best_weights:
+                best_auc = max(best_auc, metrics.get("roc_auc", 0.0))
+                best_weights = weights
+            save_checkpoint(
+                ckpt_dir,
+                weights,
+                best_weights,
+                opt.state_dict(),
+                step=step_count,
+                epoch=epoch,
+                best_auc=best_auc,
+                history=history,
             )
         if world > 1:
             dist.barrier()
@@ -347,7 +346,7 @@ def train(cfg: TrainConfig) -> Path:
     if rank == 0:
         model_dir.mkdir(parents=True, exist_ok=True)
         best = build_model(cfg.arch, cfg.arch_options)
-        best.load_state_dict(load_file(str(ckpt_dir / "best.safetensors")))
+        best.load_state_dict(best_weights)
         # Ship float16 weights; calibrate and measure the shipped weights, not the float32 ones.
         save_weights(best, model_dir / WEIGHTS_FILE, half=True)
         best.load_state_dict({k: v.float() for k, v in load_file(str(model_dir / WEIGHTS_FILE)).items()})

@@ -21,6 +21,8 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from sentry_image.atomic_files import atomic_path
+
 UPSAMPLERS = ("transposed", "nearest", "bilinear", "pixelshuffle")
 
 
@@ -145,6 +147,7 @@ def decoder_bank(photos: list[Image.Image], count: int, cache_dir: Path) -> list
         else:
             model = train_decoder(upsampler, levels, photos, seed)
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+            with atomic_path(path) as tmp:
+                save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
         bank.append(SimulatedDecoderTwin(model, name))
     return bank

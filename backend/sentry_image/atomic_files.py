@@ -1,0 +1,77 @@
+"""Crash-safe state: every file Sentry-Image keeps is replaced whole or not at all.
+
+A write goes to a temporary file beside the target, is flushed to disk (fsync), renamed over the
+target (atomic on POSIX and Windows) and the folder entry is flushed too. A process killed at any
+moment leaves either the old file or the new one, never a partial one. ``locked`` serialises
+read-modify-write cycles between processes that share one data folder (the service, the CLI and the
+desktop app).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from filelock import FileLock
+
+TEMP_PREFIX = ".tmp-"
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename in it) to disk; a no-op where folders cannot be opened."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` for a writer that wants a file name (safetensors,
+    torch.save, ONNX export); on success it is flushed and renamed over ``target``, on failure removed."""
+    target = Path(target)
+    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX + target.name + ".", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        if mode is not None:
+            os.chmod(tmp, mode)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
+
+
+def atomic_write_bytes(target: Path, data: bytes, mode: int | None = None) -> None:
+    """Replace ``target`` with ``data`` atomically (``mode``: permission bits of the new file)."""
+    with atomic_path(target, mode) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(target: Path, text: str, mode: int | None = None) -> None:
+    """Replace ``target`` with ``text`` (UTF-8) atomically."""
+    atomic_write_bytes(target, text.encode("utf-8"), mode)
+
+
+def locked(target: Path, timeout: float = 30.0) -> FileLock:
+    """A lock, shared by every process, for a read-modify-write of ``target`` (``with locked(p): ...``)."""
+    return FileLock(str(Path(target).with_name(f".{Path(target).name}.lock")), timeout=timeout)
+
+
+def remove_leftovers(folder: Path, older_than_s: float = 600.0) -> None:
+    """Delete temporary files that a killed writer left in ``folder`` (old enough not to be another
+    process's write in progress)."""
+    for path in Path(folder).glob(TEMP_PREFIX + "*"):
+        with contextlib.suppress(OSError):
+            if time.time() - path.stat().st_mtime > older_than_s:
+                path.unlink()
