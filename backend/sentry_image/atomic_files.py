@@ -19,6 +19,8 @@ from pathlib import Path
 from filelock import FileLock
 
 TEMP_PREFIX = ".tmp-"
+_UMASK = os.umask(0o022)  # read once at import (os.umask can only be read by setting it)
+os.umask(_UMASK)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -34,15 +36,17 @@ def fsync_dir(folder: Path) -> None:
 @contextlib.contextmanager
 def atomic_path(target: Path, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target`` for a writer that wants a file name (safetensors,
-    torch.save, ONNX export); on success it is flushed and renamed over ``target``, on failure removed."""
+    torch.save, ONNX export); on success it is flushed and renamed over ``target``, on failure removed.
+    The new file gets ``mode``, else the old file's permissions, else the usual ones (0666 & ~umask)."""
     target = Path(target)
+    if mode is None:
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_UMASK
     fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX + target.name + ".", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)

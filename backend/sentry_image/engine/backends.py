@@ -10,6 +10,7 @@ has no PyTorch, so it runs models that ship an ONNX export.
 from __future__ import annotations
 
 import importlib.util
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,7 +60,12 @@ class TorchBackend:
 
 
 class OnnxBackend:
-    """An ONNX export run by ONNX Runtime on the CPU."""
+    """An ONNX export run by ONNX Runtime on the CPU.
+
+    One batch runs at a time: ONNX Runtime already spreads a batch over every core, so concurrent
+    runs only multiply the memory for activations. Without its memory arena the session hands that
+    memory back after each run instead of keeping the largest batch's worth (measured on the built-in
+    model, batch 16: 226 MB resident instead of 361 MB, at the same speed)."""
 
     name = "onnx"
     device = "cpu"
@@ -69,6 +75,8 @@ class OnnxBackend:
 
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False
+        self._lock = threading.Lock()
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
@@ -77,7 +85,9 @@ class OnnxBackend:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """Logits for one batch."""
-        return self.session.run(None, {self._input: batch})[0].astype(np.float32).reshape(-1)
+        with self._lock:
+            out = self.session.run(None, {self._input: batch})[0]
+        return out.astype(np.float32).reshape(-1)
 
 
 def onnxruntime_installed() -> bool:

@@ -71,6 +71,8 @@ def _subsampling(layers: list[tuple]) -> str:
     if len(layers) < 3:
         return "other"
     (_, yh, yv, *_), (_, ch, cv, *_) = layers[0], layers[1]
+    if 0 in (yh, yv, ch, cv):  # invalid factors (the decoder refuses such a file)
+        return "other"
     if any((h, v) != (ch, cv) for _, h, v, *_ in layers[1:3]) or yh % ch or yv % cv:
         return "other"
     return {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (1, 2): "4:4:0", (4, 1): "4:1:1"}.get(

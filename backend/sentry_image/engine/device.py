@@ -3,7 +3,11 @@ the bundled app)."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import shutil
+import sys
+from pathlib import Path
 
 
 def torch_installed() -> bool:
@@ -11,9 +15,18 @@ def torch_installed() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
+def nvidia_driver_present() -> bool:
+    """Whether this machine has an NVIDIA driver loaded (checked without importing PyTorch)."""
+    if sys.platform.startswith("linux"):
+        return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidiactl").exists()
+    return shutil.which("nvidia-smi") is not None
+
+
+@functools.cache
 def cuda_available() -> bool:
-    """Whether PyTorch is installed and sees a CUDA GPU."""
-    if not torch_installed():
+    """Whether PyTorch is installed and sees a CUDA GPU. PyTorch (about 400 MB of memory and 2 s) is
+    imported only where an NVIDIA driver is present, so the CPU path never loads it."""
+    if not torch_installed() or not nvidia_driver_present():
         return False
     import torch
 

@@ -21,6 +21,7 @@ from sentry_image.service.config import ServiceConfig
 from sentry_image.service.detect import Item, run_detection
 from sentry_image.service.fetch import SafeFetcher
 from sentry_image.service.limits import ClientLimiter
+from sentry_image.service.memory import release_free_memory
 from sentry_image.service.models_state import ActiveDetector
 from sentry_image.service.pairing import PairingCodes, tokens_match
 from sentry_image.service.security import (
@@ -33,6 +34,7 @@ from sentry_image.settings import load_settings
 
 API = "/api/v1"
 PUBLIC_PATHS = {f"{API}/health", f"{API}/pair", f"{API}/openapi.json"}
+HEAVY_PATHS = {f"{API}/detect", f"{API}/heatmap"}
 
 
 def _error(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -76,6 +78,11 @@ def create_app(
                 "missing or wrong pairing token (X-Sentry-Token header); pair with `sentry-image pair`",
             )
         return None
+
+    @app.teardown_request
+    def hand_back_memory(_exc: BaseException | None) -> None:
+        if request.path in HEAVY_PATHS:
+            release_free_memory()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

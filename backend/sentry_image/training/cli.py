@@ -9,15 +9,6 @@ import sys
 from sentry_image.engine.device import torch_installed
 
 
-def _architectures() -> list[str] | None:
-    """The architecture names for ``--arch``; None (any) where PyTorch is missing and training refuses."""
-    if not torch_installed():
-        return None
-    from sentry_image.models import known_architectures
-
-    return known_architectures()
-
-
 def holdout_fraction(text: str) -> float:
     """``--holdout-fraction``: a number from 0 (nothing held out) up to, not including, 1."""
     try:
@@ -36,7 +27,8 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
         help="train a detector and write a model folder",
         description="Train a detector. Works unchanged under torchrun (DDP).",
     )
-    p.add_argument("--arch", required=True, choices=_architectures())
+    # Checked when training starts: listing the names here would import PyTorch for every command.
+    p.add_argument("--arch", required=True, help="detector architecture: timm, npr or spectral")
     p.add_argument(
         "--data", required=True, nargs="+", help="dataset path(s): manifest.csv, folder layout or tar shards"
     )
@@ -128,8 +120,12 @@ def run_train(args: argparse.Namespace) -> int:
     if not torch_installed():
         print("error: training needs PyTorch, which this install (the bundled app?) does not have", file=sys.stderr)
         return 2
+    from sentry_image.models import known_architectures
     from sentry_image.training.loop import TrainConfig, train
 
+    if args.arch not in known_architectures():
+        print(f"error: unknown --arch {args.arch!r}; known: {', '.join(known_architectures())}", file=sys.stderr)
+        return 2
     cfg = TrainConfig(
         arch=args.arch,
         data=args.data,

@@ -1,0 +1,35 @@
+"""Hand freed memory back to the system after each heavy request.
+
+glibc keeps memory that threads have freed in per-thread arenas; with eight server threads each
+decoding images and building tile batches, the service's resident memory grew to about 930 MB after
+180 requests although the live data stays under 200 MB. ``malloc_trim(0)`` after a request returns
+those free pages (measured: about 150 MB resident after the same load, see reports/README.md). Where
+the C library is not glibc (macOS, Windows, musl) this does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import sys
+
+
+@functools.cache
+def _malloc_trim():  # noqa: ANN202
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_memory() -> bool:
+    """Return freed heap memory to the operating system; True where the C library supports it."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
