@@ -15,8 +15,8 @@ import pytest
 from conftest import encode, generated_like, photo_like, write_model_card
 from sentry_image.cli import main
 from sentry_image.engine.compression import CompressionState, compression_state
-from sentry_image.engine.detector import Detector
 from sentry_image.engine.fusion import FusedDetector
+from sentry_image.engine.load import load_detector
 from sentry_image.errors import ModelError
 from sentry_image.registry.card import WEIGHTS_FILE, read_card, sha256_file
 
@@ -55,9 +55,9 @@ def images():
 def test_card_round_trip_and_scores_are_the_combiner_over_the_parts(trained_model_dir: Path, tmp_path: Path) -> None:
     folder = make_fused(tmp_path, trained_model_dir)
     assert read_card(folder)["architecture"]["options"]["features"] == FEATURES  # validated, no "input" needed
-    fused = Detector.from_folder(folder, backend="torch")
+    fused = load_detector(folder, backend="torch")
     assert isinstance(fused, FusedDetector) and fused.model_id == "tiny-fused"
-    part = Detector.from_folder(trained_model_dir, backend="torch")
+    part = load_detector(trained_model_dir, backend="torch")
     imgs = images()
     comps = [JPEG90, PNG, CompressionState("unknown", None)]
     for img, comp, got in zip(imgs, comps, fused.score(imgs, comps), strict=True):
@@ -70,16 +70,16 @@ def test_card_round_trip_and_scores_are_the_combiner_over_the_parts(trained_mode
 
 
 def test_compression_gates_the_artifact_expert(trained_model_dir: Path, tmp_path: Path) -> None:
-    fused = Detector.from_folder(make_fused(tmp_path, trained_model_dir), backend="torch")
+    fused = load_detector(make_fused(tmp_path, trained_model_dir), backend="torch")
     img = [generated_like(np.random.default_rng(1), 96)]
     as_jpeg, as_png = fused.score(img, [JPEG90])[0].logit, fused.score(img, [PNG])[0].logit
-    z = _logit(Detector.from_folder(trained_model_dir, backend="torch").score(img)[0].score)
+    z = _logit(load_detector(trained_model_dir, backend="torch").score(img)[0].score)
     assert as_png - as_jpeg == pytest.approx(z * (0.4 + 0.3 - 0.2 * 0.9), abs=1e-5)
 
 
 def test_onnx_runtime_equals_pytorch_within_1e4(trained_model_dir: Path, tmp_path: Path) -> None:
     folder = make_fused(tmp_path, trained_model_dir)
-    onnx, torch_ = Detector.from_folder(folder, backend="onnx"), Detector.from_folder(folder, backend="torch")
+    onnx, torch_ = load_detector(folder, backend="onnx"), load_detector(folder, backend="torch")
     assert (onnx.backend.name, torch_.backend.name) == ("onnx", "torch")
     comps = [JPEG90, PNG, PNG]
     a, b = onnx.score(images(), comps), torch_.score(images(), comps)
@@ -143,7 +143,7 @@ def test_fit_on_held_out_sources(trained_model_dir: Path, tiny_dataset: Path) ->
     kept, held = split_holdout(samples, 0.5)
     assert held and kept and not {s.key for s in held} & {s.key for s in kept}
     assert split_holdout(samples, 0.5) == (kept, held)  # the same sources every time
-    part = Detector.from_folder(trained_model_dir, device="cpu")
+    part = load_detector(trained_model_dir, device="cpu")
     weight, bias, fitted = fit_combiner({"semantic": part, "artifact": part}, samples, FEATURES)
     assert weight.shape == (5,) and fitted["rows"] == 2 * len(samples)  # as found and JPEG q90
     assert weight[0] + weight[1] > 0  # the experts' evidence points the right way
@@ -168,7 +168,7 @@ def test_check_runs_a_fused_model_with_the_files_compression(
     assert main(["check", str(tmp_path / "a.jpg"), str(tmp_path / "a.png"), "--model", "tiny-fused", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["compression"]["state"] for r in rows] == ["jpeg", "lossless"]
-    fused = Detector.from_folder(store_with_model.get("tiny-fused").folder)
+    fused = load_detector(store_with_model.get("tiny-fused").folder)
     for r, path in zip(rows, ("a.jpg", "a.png"), strict=True):
         data = (tmp_path / path).read_bytes()
         from sentry_image.engine.decode import decode_image
@@ -186,7 +186,7 @@ def test_export_onnx_exports_each_part_and_the_fused_model_runs_them(trained_mod
     for role in ("semantic", "artifact"):
         part = folder / "parts" / role
         assert (part / ONNX_FILE).is_file() and read_card(part)["onnx"]["sha256"] == sha256_file(part / ONNX_FILE)
-    fused = Detector.from_folder(folder, backend="onnx")  # runs the shipped exports
+    fused = load_detector(folder, backend="onnx")  # runs the shipped exports
     assert fused.score(images()[:1], [PNG])[0].verdict in ("likely_ai", "uncertain", "likely_real")
 
 

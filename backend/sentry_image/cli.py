@@ -14,14 +14,6 @@ from sentry_image.service.cli import add_service_parsers
 from sentry_image.training.cli import add_fuse_parser, add_train_parser
 
 
-def command_line(*args: str) -> list[str]:
-    """The argv that runs ``sentry-image ARGS`` with this same install (the bundled app's own executable
-    when frozen by PyInstaller)."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, *args]
-    return [sys.executable, "-m", "sentry_image.cli", *args]
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="sentry-image", description="Local-first detection of AI-generated images.")

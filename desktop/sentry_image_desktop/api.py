@@ -14,8 +14,8 @@ from typing import Any
 
 from sentry_image import __version__
 from sentry_image.atomic_files import atomic_write_text
-from sentry_image.cli import command_line
 from sentry_image.errors import SentryError
+from sentry_image.launch import command_line
 from sentry_image.registry.store import ModelStore
 from sentry_image.settings import load_settings, update_settings
 from sentry_image_desktop.jobs import Job, expand_paths, thumbnail_data_url
@@ -254,7 +254,7 @@ class DesktopApi:
     # ---- evaluation ----
     def evaluate_models(self, folder: str, model_ids: list[str]) -> dict[str, Any]:
         """Evaluate models on a labelled folder with the project's evaluation code (a job)."""
-        from sentry_image.engine.detector import Detector
+        from sentry_image.engine.load import load_detector
         from sentry_image.evaluation.leaderboard import write_leaderboard
         from sentry_image.evaluation.report import evaluate_model
         from sentry_image.training.datasets import open_dataset
@@ -271,7 +271,7 @@ class DesktopApi:
         def work(j: Job) -> None:
             entries = []
             for mid in model_ids:
-                detector = Detector.from_folder(store.folder_for(mid))
+                detector = load_detector(store.folder_for(mid))
                 entry = evaluate_model(detector, samples, robustness=False, show_progress=False)
                 entries.append(entry)
                 j.add({k: entry[k] for k in ("model", "overall", "groups")})

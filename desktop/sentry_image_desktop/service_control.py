@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from sentry_image.cli import command_line
+from sentry_image.launch import command_line
 from sentry_image.service.pairing import load_or_create_token
 
 

@@ -1,10 +1,8 @@
 """What runs a model: PyTorch (CPU or CUDA) or ONNX Runtime (CPU). Both take a float32 batch
 ``N x 3 x h x w`` and return N logits.
 
-``open_backend`` picks one: PyTorch on CUDA when a GPU is present; otherwise ONNX Runtime, which ran
-the built-in model's forward pass about 4x faster than PyTorch on this project's 2-core CPU machines
-(reports/README.md, ``benchmarks/latency.py --backend``); PyTorch on CPU when no ONNX export can be had. The bundled app
-has no PyTorch, so it runs models that ship an ONNX export.
+Which one runs a given model folder is decided in ``engine/open_model.py``; this module knows nothing
+of model folders or the registry.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from sentry_image.engine.device import resolve_device, torch_installed
 from sentry_image.errors import ModelError
 
 BACKENDS = ("auto", "onnx", "torch")
@@ -93,37 +90,3 @@ class OnnxBackend:
 def onnxruntime_installed() -> bool:
     """Whether ONNX Runtime can be imported."""
     return importlib.util.find_spec("onnxruntime") is not None
-
-
-def open_backend(folder: Path, device: str = "auto", backend: str = "auto") -> tuple[Backend, dict[str, Any]]:
-    """Load a model folder with the backend chosen as described in the module docstring.
-
-    ``backend`` forces ``onnx`` or ``torch``; a choice that cannot be met raises ``ModelError``
-    (``ValueError`` for an unknown device or backend name)."""
-    from sentry_image.registry.card import read_card
-    from sentry_image.registry.loading import verify_folder
-    from sentry_image.registry.onnx_export import onnx_for
-
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
-    dev = resolve_device(device)
-    if backend == "onnx" and dev == "cuda":
-        raise ValueError("the ONNX backend runs on the CPU; use --backend torch for CUDA")
-    card = read_card(folder)
-    have_ort = onnxruntime_installed()
-    if backend == "onnx" or (backend == "auto" and dev == "cpu" and have_ort):
-        verify_folder(folder, card)
-        path = onnx_for(folder, card) if have_ort else None
-        if path is not None:
-            return OnnxBackend(path), card
-        if backend == "onnx" or not torch_installed():
-            raise ModelError(
-                f"model {card['id']!r} has no ONNX export and none can be made here "
-                "(exporting needs PyTorch: run `sentry-image models export-onnx` in a full install)"
-            )
-    if not torch_installed():
-        raise ModelError("PyTorch is not installed and ONNX Runtime is missing: no way to run a model")
-    from sentry_image.registry.loading import load_model_folder
-
-    model, card = load_model_folder(folder)
-    return TorchBackend(model, dev), card

@@ -14,7 +14,7 @@ from rich.table import Table
 from sentry_image.engine.backends import BACKENDS
 from sentry_image.engine.compression import compression_state
 from sentry_image.engine.decode import decode_image
-from sentry_image.engine.detector import Detector
+from sentry_image.engine.load import load_detector
 from sentry_image.errors import SentryError
 from sentry_image.provenance.fusion import assess
 from sentry_image.registry.store import ModelStore
@@ -91,7 +91,7 @@ def run_check(args: argparse.Namespace) -> int:
     """Score every input and print a table or JSON lines."""
     err = Console(stderr=True)
     try:
-        detector = Detector.from_folder(
+        detector = load_detector(
             ModelStore().folder_for(args.model),
             device=args.device,
             backend=args.backend,

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from sentry_image.engine.backends import Backend, TorchBackend, open_backend
+from sentry_image.engine.backends import Backend, TorchBackend
 from sentry_image.engine.calibration import calibrated_probability, verdict_for
 from sentry_image.engine.compression import CompressionState
 from sentry_image.engine.device import resolve_device
+from sentry_image.engine.open_model import open_backend
 from sentry_image.engine.tiling import InputSpec, image_tiles
 
 
@@ -53,15 +54,9 @@ class Detector:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_folder(cls, folder: Path, device: str = "auto", backend: str = "auto", **kwargs: Any) -> Any:
-        """Load and validate a model folder with the best backend here (see ``engine.backends``); a
-        fusion folder gives an ``engine.fusion.FusedDetector``, which scores the same way."""
-        from sentry_image.registry.card import read_card
-
-        if read_card(folder)["architecture"]["name"] == "fusion":
-            from sentry_image.engine.fusion import FusedDetector
-
-            return FusedDetector.from_folder(folder, device=device, backend=backend, **kwargs)
+    def from_folder(cls, folder: Path, device: str = "auto", backend: str = "auto", **kwargs: Any) -> Detector:
+        """Load and validate a single model's folder with the best backend here (``engine.open_model``);
+        ``engine.load.load_detector`` takes fused folders too."""
         runner, card = open_backend(folder, device=device, backend=backend)
         return cls(runner, card, **kwargs)
 

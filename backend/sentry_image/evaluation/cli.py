@@ -33,10 +33,10 @@ def add_eval_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _detector(ref: str, device: str, backend: str):
-    from sentry_image.engine.detector import Detector
+    from sentry_image.engine.load import load_detector
     from sentry_image.registry.store import ModelStore
 
-    return Detector.from_folder(ModelStore().folder_for(ref), device=device, backend=backend)
+    return load_detector(ModelStore().folder_for(ref), device=device, backend=backend)
 
 
 def _eval_command(args: argparse.Namespace) -> str:

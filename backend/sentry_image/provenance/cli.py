@@ -26,8 +26,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     """Print every piece of evidence, the pixel score when a model is installed, and the fused verdict."""
     from sentry_image.engine.compression import compression_state
     from sentry_image.engine.decode import decode_image
-    from sentry_image.engine.detector import Detector
     from sentry_image.engine.heatmap import render_heatmap, tile_scores
+    from sentry_image.engine.load import load_detector
     from sentry_image.provenance.analyze import analyze_provenance
     from sentry_image.provenance.fusion import assess
     from sentry_image.registry.store import ModelStore
@@ -39,7 +39,7 @@ def run_inspect(args: argparse.Namespace) -> int:
         return 1
     report: dict = {"path": args.file, "evidence": [e.to_dict() for e in analyze_provenance(data)]}
     try:
-        detector = Detector.from_folder(ModelStore().active().folder)
+        detector = load_detector(ModelStore().active().folder)
         img = decode_image(data)
         state = compression_state(data)
         pixel = detector.score([img], [state])[0].score

@@ -141,3 +141,21 @@ def write_card(folder: Path, card: dict[str, Any]) -> None:
     """Validate and write ``card`` as ``folder/model.json``."""
     validate_card(card)
     atomic_write_text(folder / CARD_FILE, json.dumps(card, indent=2, sort_keys=False) + "\n")
+
+
+def shipped_onnx(folder: Path, card: dict[str, Any]) -> Path | None:
+    """The folder's own ``model.onnx`` when the card names it and it is the export of these weights.
+
+    Raises ``ModelError`` when the card names an export that is missing or does not match."""
+    entry = card.get("onnx")
+    if not entry:
+        return None
+    path = folder / ONNX_FILE
+    if not path.is_file():
+        raise ModelError(f"{folder}: the card names {ONNX_FILE}, which is missing")
+    if entry["weights_sha256"] != card["sha256"]:
+        raise ModelError(f"{path}: exported from other weights than the card's")
+    digest = sha256_file(path)
+    if digest != entry["sha256"]:
+        raise ModelError(f"{path}: sha256 {digest} does not match the card's {entry['sha256']}")
+    return path

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentry_image.atomic_files import atomic_path
 from sentry_image.errors import ModelError
-from sentry_image.registry.card import FUSION, WEIGHTS_FILE, read_card, sha256_file
+from sentry_image.registry.card import FUSION, WEIGHTS_FILE, read_card, sha256_file, shipped_onnx
 
 if TYPE_CHECKING:
     from torch import nn
@@ -32,7 +32,7 @@ def check_model_folder(folder: Path) -> dict[str, Any]:
 
     card = read_card(folder)
     if card["architecture"]["name"] == FUSION:
-        from sentry_image.engine.fusion import part_folders, read_combiner
+        from sentry_image.engine.fusion_folder import part_folders, read_combiner
 
         verify_folder(folder, card)
         read_combiner(folder, card)
@@ -42,7 +42,6 @@ def check_model_folder(folder: Path) -> dict[str, Any]:
     if torch_installed():
         return load_model_folder(folder)[1]
     from sentry_image.engine.backends import OnnxBackend
-    from sentry_image.registry.onnx_export import shipped_onnx
 
     card = verify_folder(folder)
     path = shipped_onnx(folder, card)

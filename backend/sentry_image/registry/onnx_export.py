@@ -18,30 +18,12 @@ import numpy as np
 from sentry_image import paths
 from sentry_image.atomic_files import atomic_path
 from sentry_image.errors import ModelError
-from sentry_image.registry.card import ONNX_FILE, sha256_file, write_card
+from sentry_image.registry.card import ONNX_FILE, sha256_file, shipped_onnx, write_card
 
 log = logging.getLogger(__name__)
 
 OPSET = 17
 MAX_ABS_DIFF = 1e-3  # largest logit difference from PyTorch an export may show
-
-
-def shipped_onnx(folder: Path, card: dict[str, Any]) -> Path | None:
-    """The folder's own ``model.onnx`` when the card names it and it is the export of these weights.
-
-    Raises ``ModelError`` when the card names an export that is missing or does not match."""
-    entry = card.get("onnx")
-    if not entry:
-        return None
-    path = folder / ONNX_FILE
-    if not path.is_file():
-        raise ModelError(f"{folder}: the card names {ONNX_FILE}, which is missing")
-    if entry["weights_sha256"] != card["sha256"]:
-        raise ModelError(f"{path}: exported from other weights than the card's")
-    digest = sha256_file(path)
-    if digest != entry["sha256"]:
-        raise ModelError(f"{path}: sha256 {digest} does not match the card's {entry['sha256']}")
-    return path
 
 
 def _export(folder: Path, target: Path) -> None:
@@ -109,7 +91,7 @@ def export_into_folder(folder: Path) -> dict[str, Any]:
 
     card = read_card(folder)
     if card["architecture"]["name"] == FUSION:
-        from sentry_image.engine.fusion import part_folders
+        from sentry_image.engine.fusion_folder import part_folders
 
         for part in part_folders(folder, card).values():
             export_into_folder(part)

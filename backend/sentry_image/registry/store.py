@@ -80,7 +80,7 @@ class ModelStore:
         """A fused model's experts, each listed as a model of its own."""
         if card["architecture"]["name"] != FUSION:
             return []
-        from sentry_image.engine.fusion import part_folders
+        from sentry_image.engine.fusion_folder import part_folders
 
         out = []
         try:

@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 
 from sentry_image.engine.detector import Detector
+from sentry_image.engine.fusion import FusedDetector
+from sentry_image.engine.load import load_detector
 from sentry_image.registry.store import ModelStore
 
 
@@ -28,17 +30,17 @@ class ActiveDetector:
         self.backend = backend
         self.thresholds = thresholds or {}
         self._lock = threading.Lock()
-        self._detector: Detector | None = None
+        self._detector: Detector | FusedDetector | None = None
 
-    def _load(self, folder: Path) -> Detector:
-        return Detector.from_folder(folder, device=self.device, backend=self.backend, thresholds=self.thresholds)
+    def _load(self, folder: Path) -> Detector | FusedDetector:
+        return load_detector(folder, device=self.device, backend=self.backend, thresholds=self.thresholds)
 
     def loaded_backend(self) -> str | None:
         """The backend name of the loaded detector, or None before the first load."""
         detector = self._detector
         return detector.backend.name if detector is not None else None
 
-    def get(self) -> Detector:
+    def get(self) -> Detector | FusedDetector:
         """The active detector; raises ``NoModelError`` when no model is installed."""
         with self._lock:
             model = self.store.active()
@@ -48,7 +50,7 @@ class ActiveDetector:
                 self._detector = self._load(model.folder)
             return self._detector
 
-    def switch(self, model_id: str) -> Detector:
+    def switch(self, model_id: str) -> Detector | FusedDetector:
         """Select ``model_id`` (validated by loading) and make it the active detector."""
         with self._lock:
             model = self.store.use(model_id)

@@ -16,7 +16,8 @@ from rich.console import Console
 from sentry_image.atomic_files import atomic_path
 from sentry_image.engine.compression import CompressionState
 from sentry_image.engine.detector import Detector
-from sentry_image.engine.fusion import feature_vector, logit_of
+from sentry_image.engine.fusion import logit_of
+from sentry_image.engine.fusion_folder import feature_vector
 from sentry_image.evaluation.scoring import score_samples
 from sentry_image.evaluation.transforms import FORMAT_MATCHED
 from sentry_image.registry.card import FUSION, PARTS_DIR, WEIGHTS_FILE, read_card, sha256_file, write_card
