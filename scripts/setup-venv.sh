@@ -29,10 +29,17 @@ if ! ldconfig -p 2>/dev/null | grep -q "libGL.so.1"; then
     echo "warning: libGL is missing; the desktop app will not start (sudo apt-get install libgl1)" >&2
   fi
 fi
-stamp="$VENV/.installed-$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" ${SENTRY_DEV:+"$ROOT/requirements-dev.txt"} | sha256sum | cut -c1-16)"
+# The runtime (service, CLI, desktop app on ONNX Runtime) everywhere; PyTorch & co. (training, ONNX
+# export, CUDA inference: several GB) only for development (SENTRY_DEV=1, ./test.sh), where an NVIDIA
+# GPU is found, or when asked for with SENTRY_TRAIN=1.
+if [ -n "${SENTRY_DEV:-}" ] || [ -n "${SENTRY_TRAIN:-}" ] || command -v nvidia-smi >/dev/null 2>&1; then
+  SENTRY_TRAIN=1
+fi
+stamp="$VENV/.installed-$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" ${SENTRY_TRAIN:+"$ROOT/requirements-train.txt"} \
+  ${SENTRY_DEV:+"$ROOT/requirements-dev.txt"} | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt" \
-    ${SENTRY_DEV:+-r "$ROOT/requirements-dev.txt"}
+    ${SENTRY_TRAIN:+-r "$ROOT/requirements-train.txt"} ${SENTRY_DEV:+-r "$ROOT/requirements-dev.txt"}
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
   touch "$stamp"
 fi

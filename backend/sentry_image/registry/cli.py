@@ -71,7 +71,16 @@ def run_models(args: argparse.Namespace) -> int:
             store.remove(args.id)
             out.print(f"removed {args.id}")
         elif args.action == "export-onnx":
+            from sentry_image.engine.device import torch_installed
             from sentry_image.registry.onnx_export import export_into_folder
+
+            if not torch_installed():
+                print(
+                    "error: exporting needs PyTorch: install the training set with "
+                    "`.venv/bin/pip install -r requirements-train.txt`",
+                    file=sys.stderr,
+                )
+                return 2
 
             folder = store.folder_for(args.model)
             card = export_into_folder(folder)

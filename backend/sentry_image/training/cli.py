@@ -8,6 +8,10 @@ import sys
 
 from sentry_image.engine.device import torch_installed
 
+TRAIN_INSTALL = (
+    "install the training set with `.venv/bin/pip install -r requirements-train.txt` (or SENTRY_TRAIN=1 ./run.sh)"
+)
+
 
 def holdout_fraction(text: str) -> float:
     """``--holdout-fraction``: a number from 0 (nothing held out) up to, not including, 1."""
@@ -93,7 +97,7 @@ def add_fuse_parser(sub: argparse._SubParsersAction) -> None:
 def run_fuse(args: argparse.Namespace) -> int:
     """Fit the combiner and write the fused model folder."""
     if not torch_installed():
-        print("error: fusing needs PyTorch, which this install (the bundled app?) does not have", file=sys.stderr)
+        print(f"error: fusing needs PyTorch: {TRAIN_INSTALL}", file=sys.stderr)
         return 2
     from pathlib import Path
 
@@ -118,7 +122,7 @@ def run_fuse(args: argparse.Namespace) -> int:
 def run_train(args: argparse.Namespace) -> int:
     """Run the training loop from parsed arguments."""
     if not torch_installed():
-        print("error: training needs PyTorch, which this install (the bundled app?) does not have", file=sys.stderr)
+        print(f"error: training needs PyTorch: {TRAIN_INSTALL}", file=sys.stderr)
         return 2
     from sentry_image.models import known_architectures
     from sentry_image.training.loop import TrainConfig, train
