@@ -12,11 +12,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from sentry_image.engine.backends import BACKENDS
-from sentry_image.engine.compression import compression_state
-from sentry_image.engine.decode import decode_image
 from sentry_image.engine.load import load_detector
+from sentry_image.engine.pipeline import check_many
 from sentry_image.errors import SentryError
-from sentry_image.provenance.fusion import assess
 from sentry_image.registry.store import ModelStore
 from sentry_image.service.fetch import SafeFetcher
 from sentry_image.training.datasets.folders import IMAGE_SUFFIXES
@@ -108,7 +106,7 @@ def run_check(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     with Progress(console=err, transient=True, disable=len(items) < 5) as progress:
         task = progress.add_task("checking", total=len(items))
-        for item in items:
+        for item, outcome in check_many(items, detector, lambda i: _read(i, fetcher)):
             row: dict[str, Any] = {
                 "path": item,
                 "score": None,
@@ -120,14 +118,10 @@ def run_check(args: argparse.Namespace) -> int:
                 "evidence": [],
                 "compression": None,
             }
-            try:
-                data = _read(item, fetcher)
-                img = decode_image(data)
-                state = compression_state(data)
-                sc = detector.score([img], [state])[0]
-                row.update(assess(data, sc.score, detector.thresholds, img, state))
-            except SentryError as exc:
-                row["error"] = exc.to_dict()
+            if isinstance(outcome, SentryError):
+                row["error"] = outcome.to_dict()
+            else:
+                row.update(outcome)
             rows.append(row)
             if args.json:
                 print(json.dumps(row), flush=True)

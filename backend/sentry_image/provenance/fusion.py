@@ -68,13 +68,16 @@ def assess(
     image: Image.Image | None = None,
     compression: CompressionState | None = None,
     cpu_deadline: float | None = None,
+    evidence: list[Evidence] | None = None,
 ) -> dict[str, object]:
     """Provenance + fusion for one image's bytes: the result fields shared by the API and the CLI.
     ``compression`` is the file's state when the caller has read it already (for the detector);
-    ``cpu_deadline`` bounds the optional analyses (see ``analyze_provenance``)."""
+    ``cpu_deadline`` bounds the optional analyses (see ``analyze_provenance``); ``evidence`` is the
+    analyses' result when the caller ran them already (``engine.pipeline`` does, in its workers)."""
     from sentry_image.provenance.analyze import analyze_provenance
 
-    evidence = analyze_provenance(data, image, cpu_deadline)
+    if evidence is None:
+        evidence = analyze_provenance(data, image, cpu_deadline)
     fused = fuse(pixel_score, evidence, thresholds)
     return {
         "score": round(fused.score, 6),

@@ -14,6 +14,8 @@ import ctypes.util
 import functools
 import sys
 
+M_ARENA_MAX = -8  # mallopt parameter (malloc.h)
+
 
 @functools.cache
 def _malloc_trim():  # noqa: ANN202
@@ -24,6 +26,20 @@ def _malloc_trim():  # noqa: ANN202
         return libc.malloc_trim
     except (OSError, AttributeError):
         return None
+
+
+@functools.cache
+def limit_arenas(count: int = 2) -> bool:
+    """Let all threads share ``count`` glibc malloc arenas (glibc makes up to 8 per core, and memory
+    freed in one arena cannot serve another): less fragmentation for a little allocator contention.
+    Call once, before the server's threads start; True where it took effect."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, count))
+    except (OSError, AttributeError):
+        return False
 
 
 def release_free_memory() -> bool:

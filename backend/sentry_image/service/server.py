@@ -12,6 +12,7 @@ from waitress import serve
 
 from sentry_image.service.app import create_app
 from sentry_image.service.config import ServiceConfig
+from sentry_image.service.memory import limit_arenas
 from sentry_image.service.pairing import load_or_create_token
 
 log = logging.getLogger("sentry_image.service")
@@ -53,6 +54,7 @@ def warm_up(app) -> None:  # noqa: ANN001
 
 def run_server(config: ServiceConfig) -> None:
     """Serve until interrupted."""
+    limit_arenas()
     token = load_or_create_token()
     app = create_app(config, token)
     threading.Thread(target=warm_up, args=(app,), daemon=True, name="warm-up").start()
