@@ -4,9 +4,9 @@
 
 writes ``dist/sentry-image/`` (one folder; run ``dist/sentry-image/sentry-image`` — no arguments open
 the desktop app) and ``dist/sentry-image-VERSION-linux-x86_64.tar.gz``. The bundle has no PyTorch:
-models run on ONNX Runtime, and the built-in models are exported to ONNX (``model.onnx``, named in
-their cards) while building. Building needs the full install (PyTorch, for the export) and PyInstaller
-from requirements-dev.txt.
+models run on ONNX Runtime from the built-in models' shipped ``model.onnx`` (exported while building
+where a model ships none). What the app never loads is pruned (``prune``). Building needs PyInstaller
+from requirements-dev.txt (and PyTorch only to export a model that ships no ONNX).
 """
 
 from __future__ import annotations
@@ -28,17 +28,65 @@ EXCLUDED += ["imwatermark", "cv2"]
 
 
 def export_builtin_models(staging: Path) -> Path:
-    """Copy the built-in models into ``staging`` with an ONNX export in each; returns the folder."""
+    """Copy the built-in models into ``staging``, each with its ONNX export (exported now where the
+    folder does not ship a valid one); returns the folder."""
     from sentry_image import paths
-    from sentry_image.registry.card import CARD_FILE
+    from sentry_image.errors import ModelError
+    from sentry_image.registry.card import CARD_FILE, read_card, shipped_onnx
     from sentry_image.registry.onnx_export import export_into_folder
 
     target = staging / "builtin_models"
     for folder in sorted(p for p in paths.BUILTIN_MODELS_DIR.iterdir() if (p / CARD_FILE).is_file()):
         shutil.copytree(folder, target / folder.name)
-        card = export_into_folder(target / folder.name)
-        print(f"exported {card['id']} to ONNX", flush=True)
+        try:
+            shipped = shipped_onnx(target / folder.name, read_card(target / folder.name))
+        except ModelError:
+            shipped = None
+        if shipped is None:
+            card = export_into_folder(target / folder.name)
+            print(f"exported {card['id']} to ONNX", flush=True)
     return target
+
+
+def prune(bundle: Path) -> int:
+    """Delete what the app never loads; returns the bytes removed. The app shows one Qt WebEngine
+    widget window: no QML modules, no Qt libraries that no loaded module, plugin or the WebEngine
+    helper process links to (Quick3D, Quick Controls, Multimedia, ...; found from the binaries' own
+    dependency lists), no web inspector, and English only."""
+    from PyInstaller.depend.bindepend import get_imports
+
+    qt = bundle / "_internal" / "PyQt6" / "Qt6"
+    doomed: list[Path] = []
+    if (qt / "qml").is_dir():
+        doomed.append(qt / "qml")
+    doomed += [p for p in (qt / "translations").rglob("*") if p.is_file() and not _english(p.name)]
+    doomed += list((qt / "resources").glob("qtwebengine_devtools_resources*.pak"))
+    libs = {p.name: p for p in (qt / "lib").glob("*.so*")}
+    roots = [
+        *(bundle / "_internal" / "PyQt6").glob("*.so"),
+        *(qt / "plugins").rglob("*.so"),
+        *(qt / "libexec").glob("*"),
+    ]
+    linked: set[str] = set()
+    while roots:
+        for name, _ in get_imports(str(roots.pop())):
+            if name in libs and name not in linked:
+                linked.add(name)
+                roots.append(libs[name])
+    doomed += [path for name, path in libs.items() if name not in linked]
+    removed = 0
+    for path in doomed:
+        if path.is_dir():
+            removed += folder_size(path)
+            shutil.rmtree(path)
+        elif path.exists():
+            removed += path.stat().st_size
+            path.unlink()
+    return removed
+
+
+def _english(name: str) -> bool:
+    return name in ("en-US.pak", "en-US.pak.info") or name.endswith("_en.qm")
 
 
 def pyinstaller_args(out: Path, work: Path, models: Path) -> list[str]:
@@ -90,7 +138,12 @@ def build(out: Path, archive: bool = True) -> Path:
         models = export_builtin_models(Path(tmp))
         pyinstaller.run(pyinstaller_args(out, Path(tmp) / "work", models))
     bundle = out / "sentry-image"
-    print(f"bundle: {bundle} ({folder_size(bundle) / 1e6:.0f} MB) in {time.monotonic() - start:.0f} s", flush=True)
+    removed = prune(bundle)
+    print(
+        f"bundle: {bundle} ({folder_size(bundle) / 1e6:.0f} MB after pruning {removed / 1e6:.0f} MB) "
+        f"in {time.monotonic() - start:.0f} s",
+        flush=True,
+    )
     if archive:
         target = out / f"sentry-image-{__version__}-{platform.system().lower()}-{platform.machine()}.tar.gz"
         with tarfile.open(target, "w:gz") as tar:

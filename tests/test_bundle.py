@@ -60,6 +60,14 @@ def test_bundle_has_no_pytorch_and_ships_the_onnx_export(bundle: Path) -> None:
         assert (card_path.parent / "model.onnx").is_file()
 
 
+def test_bundle_is_pruned_to_what_the_app_loads(bundle: Path) -> None:
+    qt = bundle / "_internal" / "PyQt6" / "Qt6"
+    assert not (qt / "qml").exists() and not list((qt / "lib").glob("libQt6Quick3D*"))
+    assert sorted(p.name for p in (qt / "translations" / "qtwebengine_locales").iterdir()) == ["en-US.pak"]
+    assert (qt / "lib" / "libQt6WebEngineCore.so.6").is_file()  # what the window needs stays
+    assert (qt / "libexec" / "QtWebEngineProcess").is_file()
+
+
 def test_bundled_check_gives_the_full_install_scores(bundle: Path, sentry_home: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(11)
     images = [photo_like(rng, 300), generated_like(rng, 288)]
