@@ -109,6 +109,8 @@ def test_bridge_models_settings_and_paste(
     pasted = api.check_image_data(data_url)
     assert 0 <= pasted["score"] <= 1 and pasted["name"] == "pasted image"
     assert api.check_image_data("not a data url")["error"]
+    tiny = api.list_models()["models"][0]["thresholds"]
+    assert api.get_settings()["model_thresholds"] == tiny  # what the threshold inputs start from
     assert api.save_settings({"thresholds": {"likely_ai": 0.2, "likely_real": 0.8}})["error"]
     saved = api.save_settings({"thresholds": {"likely_ai": 0.8, "likely_real": 0.2}, "start_on_login": False})
     assert saved["thresholds"] == {"likely_ai": 0.8, "likely_real": 0.2}

@@ -287,10 +287,15 @@ class DesktopApi:
 
     # ---- settings ----
     def get_settings(self) -> dict[str, Any]:
-        """Thresholds and start-on-login."""
+        """Thresholds (the user's own, and the active model's that apply otherwise) and start-on-login."""
         s = load_settings()
+        try:
+            model_thresholds = ModelStore().active().card["thresholds"]
+        except SentryError:
+            model_thresholds = None
         return {
             "thresholds": s.get("desktop_thresholds"),
+            "model_thresholds": model_thresholds,
             "start_on_login": AUTOSTART_FILE.is_file(),
             "start_on_login_supported": sys.platform.startswith("linux"),
         }

@@ -257,7 +257,9 @@ window.addEventListener('pywebviewready', async () => {
   const s = await api().get_settings();
   thresholds = s.thresholds;
   $('own-thresholds').checked = Boolean(thresholds);
-  if (thresholds) { $('th-ai').value = thresholds.likely_ai; $('th-real').value = thresholds.likely_real; }
+  // The inputs start from the user's own thresholds, else from the active model's (its card's points).
+  const shown = thresholds || s.model_thresholds;
+  if (shown) { $('th-ai').value = shown.likely_ai; $('th-real').value = shown.likely_real; }
   $('login').checked = s.start_on_login;
   $('login').disabled = !s.start_on_login_supported;
   refreshStatus();
