@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from sentry_image.engine.decode import decode_image
@@ -35,7 +35,7 @@ def tiles_of(samples: list, spec: InputSpec) -> list[np.ndarray]:
     out = []
     for s in samples:
         try:
-            out.append(image_tiles(decode_image(s.load()), spec)[0])
+            out.append(image_tiles(decode_image(s.read()), spec)[0])
         except Exception:  # noqa: BLE001 - a broken file is simply left out of the experiment
             continue
     return out
@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     ap.add_argument("--calibration", type=int, default=64, help="train images for calibration")
     ap.add_argument("--val", type=int, default=400, help="val images to compare scores on")
+    ap.add_argument("--method", default="MinMax", choices=[m.name for m in CalibrationMethod])
     args = ap.parse_args()
     store = ModelStore()
     folder = store.folder_for(args.model)
@@ -94,6 +95,7 @@ def main() -> None:
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod[args.method],
         )
         quantise_s = time.perf_counter() - t
         s32, s8 = session(fp32), session(int8)
@@ -112,6 +114,7 @@ def main() -> None:
         z32, z8 = mean_logits(s32, batches), mean_logits(s8, batches)
         report = {
             "model": card["id"],
+            "calibration_method": args.method,
             "calibration_images": len(calib),
             "val_images": len(batches),
             "quantise_s": round(quantise_s, 1),

@@ -119,3 +119,17 @@ def test_loaded_model_is_in_eval_mode(trained_model_dir: Path) -> None:
 def test_use_unknown_model_is_refused(store_with_model: ModelStore) -> None:
     with pytest.raises(ModelError, match="no installed model"):
         store_with_model.use("nope")
+
+
+def test_store_sees_changes_made_by_another_store_instance(store_with_model: ModelStore, empty_builtin: Path) -> None:
+    # Another process (here: another instance) imports, rewrites a card and removes; the scan cache
+    # must notice each change.
+    other = ModelStore(builtin_dir=empty_builtin)
+    assert [m.id for m in store_with_model.list()] == ["tiny-npr"] == [m.id for m in other.list()]
+    folder = other.get("tiny-npr").folder
+    card = read_card(folder)
+    card["name"] = "Renamed elsewhere"
+    write_card(folder, card)
+    assert store_with_model.get("tiny-npr").card["name"] == "Renamed elsewhere"
+    other.remove("tiny-npr")
+    assert store_with_model.list() == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,20 +61,36 @@ class ModelStore:
     def __init__(self, builtin_dir: Path | None = None, user_dir: Path | None = None) -> None:
         self.builtin_dir = builtin_dir or paths.BUILTIN_MODELS_DIR
         self.user_dir = user_dir or paths.user_models_dir()
+        self._lock = threading.Lock()
+        self._scans: dict[Path, tuple[tuple, list[InstalledModel]]] = {}
 
     def _scan(self, root: Path, builtin: bool) -> list[InstalledModel]:
-        found = []
+        """The models under ``root``. Reading and validating every card costs ~6 ms, and the service asks
+        on every request, so a scan is reused while the folders' modification times are unchanged (an
+        import, removal or card rewrite by any process changes them)."""
         if not root.is_dir():
-            return found
+            return []
         hidden = (".import-", ".remove-")  # staging and removal in progress (or left by a killed process)
-        for folder in sorted(p for p in root.iterdir() if not p.name.startswith(hidden) and (p / CARD_FILE).is_file()):
+        folders = sorted(p for p in root.iterdir() if not p.name.startswith(hidden) and (p / CARD_FILE).is_file())
+        signature = (
+            root.stat().st_mtime_ns,
+            *((f.name, f.stat().st_mtime_ns, (f / CARD_FILE).stat().st_mtime_ns) for f in folders),
+        )
+        with self._lock:
+            cached = self._scans.get(root)
+            if cached is not None and cached[0] == signature:
+                return list(cached[1])
+        found = []
+        for folder in folders:
             try:
                 card = read_card(folder)
             except ModelError:
                 continue
             found.append(InstalledModel(card["id"], folder, card, builtin))
             found += self._parts(folder, card, builtin)
-        return found
+        with self._lock:
+            self._scans[root] = (signature, found)
+        return list(found)
 
     @staticmethod
     def _parts(folder: Path, card: dict[str, Any], builtin: bool) -> list[InstalledModel]:
