@@ -1,0 +1,197 @@
+"""Resumable, verified downloads from a local HTTP server with Range support; split archives; safe
+extraction; the disk-space check. No network: the server runs on 127.0.0.1 in the test."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from sentry_image.downloads.archives import ArchiveError, join_parts, safe_extract, split_groups
+from sentry_image.downloads.disk import NotEnoughSpaceError, check_free_space, free_bytes
+from sentry_image.downloads.resumable import DownloadError, download, part_path
+
+BLOB = bytes(range(256)) * 4000  # 1,024,000 bytes
+
+
+@contextmanager
+def range_server(
+    files: dict[str, bytes], honour_range: bool = True, cut_after: int | None = None
+) -> Iterator[tuple[str, list]]:
+    """Serve ``files`` with HTTP Range support; ``cut_after`` drops the connection after that many body
+    bytes (an interrupted download). Yields the base URL and the list of Range headers seen."""
+    seen: list = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = files.get(self.path.lstrip("/"))
+            if body is None:
+                self.send_error(404)
+                return
+            wanted = self.headers.get("Range")
+            seen.append(wanted)
+            start = int(wanted.split("=")[1].split("-")[0]) if (wanted and honour_range) else 0
+            if start >= len(body) and wanted:
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(body)}")
+                self.end_headers()
+                return
+            chunk = body[start:]
+            self.send_response(206 if start else 200)
+            if start:
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            self.send_header("Content-Length", str(len(chunk)))
+            self.end_headers()
+            self.wfile.write(chunk if cut_after is None else chunk[:cut_after])
+
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_interrupted_download_resumes_to_the_right_bytes(tmp_path: Path) -> None:
+    target = tmp_path / "blob.bin"
+    with range_server({"blob.bin": BLOB}, cut_after=300_000) as (base, _):
+        with pytest.raises(DownloadError, match="run the same command again to resume"):
+            download(f"{base}/blob.bin", target, size=len(BLOB), sha256=sha(BLOB))
+    assert not target.exists() and 0 < part_path(target).stat().st_size < len(BLOB)  # never taken as whole
+    have = part_path(target).stat().st_size
+    progress: list[tuple[int, int | None]] = []
+    with range_server({"blob.bin": BLOB}) as (base, seen):
+        download(
+            f"{base}/blob.bin", target, size=len(BLOB), sha256=sha(BLOB), progress=lambda d, t: progress.append((d, t))
+        )
+    assert seen == [f"bytes={have}-"]  # only the rest was asked for
+    assert target.read_bytes() == BLOB and not part_path(target).exists()
+    assert progress[-1] == (len(BLOB), len(BLOB))
+
+
+def test_a_server_that_ignores_range_restarts_cleanly(tmp_path: Path) -> None:
+    target = tmp_path / "blob.bin"
+    part_path(target).write_bytes(BLOB[:1000])
+    with range_server({"blob.bin": BLOB}, honour_range=False) as (base, _):
+        download(f"{base}/blob.bin", target, size=len(BLOB))
+    assert target.read_bytes() == BLOB
+
+
+def test_a_complete_part_file_is_finished_without_a_body(tmp_path: Path) -> None:
+    target = tmp_path / "blob.bin"
+    part_path(target).write_bytes(BLOB)
+    with range_server({"blob.bin": BLOB}) as (base, seen):
+        download(f"{base}/blob.bin", target, size=len(BLOB), sha256=sha(BLOB))
+    assert seen == [f"bytes={len(BLOB)}-"] and target.read_bytes() == BLOB
+
+
+def test_checksum_mismatch_deletes_and_refuses(tmp_path: Path) -> None:
+    target = tmp_path / "blob.bin"
+    bad = BLOB[:-1] + b"\x00"
+    with range_server({"blob.bin": bad}) as (base, _):
+        with pytest.raises(DownloadError, match="sha256 does not match"):
+            download(f"{base}/blob.bin", target, size=len(BLOB), sha256=sha(BLOB))
+    assert not target.exists() and not part_path(target).exists()
+
+
+def test_http_errors_are_clear(tmp_path: Path) -> None:
+    with range_server({}) as (base, _), pytest.raises(DownloadError, match="HTTP 404"):
+        download(f"{base}/missing.bin", tmp_path / "x")
+    with pytest.raises(DownloadError, match="resume"):
+        download("http://127.0.0.1:9/x", tmp_path / "y", timeout=2)
+
+
+def tar_bytes(members: list[tuple[tarfile.TarInfo, bytes | None]], mode: str = "w:gz") -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as tar:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+
+
+def entry(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = link
+    return info
+
+
+def test_split_archive_is_reassembled_and_extracted(tmp_path: Path) -> None:
+    archive = tar_bytes([(entry("imgs/real/a.png"), b"A" * 5000), (entry("imgs/fake/b.png"), b"B" * 7000)])
+    pieces = [archive[i : i + 1000] for i in range(0, len(archive), 1000)]
+    names = [f"data.tar.gz.{i:02d}" for i in range(len(pieces))]
+    for name, piece in zip(names, pieces, strict=True):
+        (tmp_path / name).write_bytes(piece)
+    groups = split_groups([*reversed(names), "README.md"])
+    assert groups == {"data.tar.gz": names}
+    joined = join_parts([tmp_path / n for n in groups["data.tar.gz"]], tmp_path / "data.tar.gz")
+    assert joined.read_bytes() == archive
+    assert sorted(safe_extract(joined, tmp_path / "out")) == ["imgs/fake/b.png", "imgs/real/a.png"]
+    assert (tmp_path / "out" / "imgs" / "fake" / "b.png").read_bytes() == b"B" * 7000
+
+
+def test_a_missing_piece_is_named() -> None:
+    with pytest.raises(ArchiveError, match="a piece is missing"):
+        split_groups(["x.tar.gz.00", "x.tar.gz.02"])
+
+
+@pytest.mark.parametrize(
+    ("member", "why"),
+    [
+        ((entry("../escape.txt"), b"x"), "outside the destination"),
+        ((entry("ok/../../escape.txt"), b"x"), "outside the destination"),
+        ((entry("/etc/evil"), b"x"), "absolute path"),
+        ((entry("link", tarfile.SYMTYPE, "/etc/passwd"), None), "link that points outside"),
+        ((entry("sub/link", tarfile.SYMTYPE, "../../outside"), None), "link that points outside"),
+        ((entry("hard", tarfile.LNKTYPE, "../x"), None), "link that points outside"),
+        ((entry("fifo", tarfile.FIFOTYPE), None), "device or FIFO"),
+        ((entry("dev", tarfile.CHRTYPE), None), "device or FIFO"),
+    ],
+)
+def test_hostile_archives_are_refused_whole(tmp_path: Path, member, why: str) -> None:  # noqa: ANN001
+    archive = tmp_path / "evil.tar"
+    archive.write_bytes(tar_bytes([(entry("fine.txt"), b"harmless"), member], mode="w"))
+    with pytest.raises(ArchiveError, match=why):
+        safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out" / "fine.txt").exists()  # nothing was written
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_links_inside_the_tree_are_fine(tmp_path: Path) -> None:
+    archive = tmp_path / "ok.tar"
+    archive.write_bytes(
+        tar_bytes([(entry("a/file.txt"), b"x"), (entry("a/alias", tarfile.SYMTYPE, "file.txt"), None)], mode="w")
+    )
+    safe_extract(archive, tmp_path / "out")
+    assert (tmp_path / "out" / "a" / "alias").read_bytes() == b"x"
+
+
+def test_truncated_archive_is_a_clear_error(tmp_path: Path) -> None:
+    archive = tmp_path / "cut.tar.gz"
+    archive.write_bytes(tar_bytes([(entry("a.bin"), BLOB)])[:3000])
+    with pytest.raises(ArchiveError, match="cut short"):
+        safe_extract(archive, tmp_path / "out")
+
+
+def test_too_little_disk_space_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    free = free_bytes(tmp_path)
+    check_free_space(tmp_path / "not-yet" / "made", 1000)  # fits; the folder need not exist
+    with pytest.raises(NotEnoughSpaceError, match="GB free"):
+        check_free_space(tmp_path, free + 1)
