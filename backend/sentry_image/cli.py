@@ -9,6 +9,7 @@ from sentry_image import __version__
 from sentry_image.engine.cli import add_check_parser
 from sentry_image.evaluation.cli import add_eval_parsers
 from sentry_image.provenance.cli import add_inspect_parser
+from sentry_image.quiz.cli import add_quiz_parser
 from sentry_image.registry.cli import add_models_parser
 from sentry_image.service.cli import add_service_parsers
 from sentry_image.training.cli import add_fuse_parser, add_train_parser
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_fuse_parser(sub)
     add_eval_parsers(sub)
+    add_quiz_parser(sub)
     # Listed for --help only: main() hands everything after "desktop" to the desktop app's own parser.
     sub.add_parser("desktop", help="open the desktop app (window + tray icon); see `desktop --help`", add_help=False)
     return parser
