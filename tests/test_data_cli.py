@@ -1,0 +1,169 @@
+"""`sentry-image data`: a dataset in the Hub's layout, served by a local fake Hub (tree API + resolve with
+Range) on 127.0.0.1, downloaded through huggingface_hub's addressing (HF_ENDPOINT, HF_TOKEN), joined
+from split pieces, extracted, verified, prepared into a manifest that eval reads."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+import pytest
+
+from conftest import encode, generated_like, photo_like
+from sentry_image.cli import main
+from sentry_image.training.datasets import open_dataset
+
+REPO = "Org/FakeSet"
+
+
+def tarball(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def hub_files() -> dict[str, bytes]:
+    """MPBench-like: a generator subset as a tarball split in three pieces, a real subset unsplit."""
+    rng = np.random.default_rng(3)
+    fake = tarball({f"img{i}.png": encode(generated_like(rng, 64)) for i in range(6)})
+    real = tarball({f"photo{i}.jpg": encode(photo_like(rng, 64), "JPEG") for i in range(6)})
+    third = len(fake) // 3 + 1
+    files = {f"ImageData/val/SDv15-CC1K/SDv15-CC1K.tar.gz.{i:02d}": fake[i * third : (i + 1) * third] for i in range(3)}
+    files["ImageData/val/cc3m-1K/cc3m-1K.tar.gz"] = real
+    files["MetaData/val/SDv15-CC1K.csv"] = b"path,label\n"
+    return files
+
+
+@contextmanager
+def fake_hub(files: dict[str, bytes]) -> Iterator[tuple[str, dict]]:
+    """The two Hub endpoints the download uses; yields the endpoint and request counters."""
+    seen: dict = {"resolve": 0, "tree": 0, "auth": set()}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            url = urlparse(self.path)
+            seen["auth"].add(self.headers.get("Authorization"))
+            tree = f"/api/datasets/{REPO}/tree/main"
+            resolve = f"/datasets/{REPO}/resolve/main/"
+            if url.path.startswith(tree):
+                seen["tree"] += 1
+                prefix = unquote(url.path[len(tree) :]).lstrip("/")
+                entries = [
+                    {
+                        "type": "file",
+                        "oid": hashlib.sha1(data).hexdigest(),
+                        "size": len(data),
+                        "path": path,
+                        "lfs": {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 130},
+                    }
+                    for path, data in files.items()
+                    if path.startswith(prefix + "/")
+                ]
+                body = json.dumps(entries).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            if url.path.startswith(resolve) and unquote(url.path[len(resolve) :]) in files:
+                seen["resolve"] += 1
+                data = files[unquote(url.path[len(resolve) :])]
+                wanted = self.headers.get("Range")
+                start = int(wanted.split("=")[1].split("-")[0]) if wanted else 0
+                self.send_response(206 if start else 200)
+                if start:
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                self.send_header("Content-Length", str(len(data) - start))
+                self.end_headers()
+                self.wfile.write(data[start:])
+                return
+            self.send_error(404)
+
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def test_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = {"title": "test set", "hub": {"repo": REPO, "paths": ["ImageData/val", "MetaData/val"]}, "split": "val"}
+    monkeypatch.setattr("sentry_image.downloads.cli.catalog", lambda: {"testset": source})
+
+
+def test_download_verify_prepare_and_eval(test_source, store_with_model, tmp_path: Path, monkeypatch, capsys) -> None:
+    files = hub_files()
+    folder = tmp_path / "testset"
+    with fake_hub(files) as (endpoint, seen):
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        monkeypatch.setenv("HF_TOKEN", "hf_testtoken")
+        assert main(["data", "download", "testset", "--to", str(folder)]) == 0
+        assert seen["resolve"] == len(files) and "Bearer hf_testtoken" in seen["auth"]
+        assert main(["data", "download", "testset", "--to", str(folder)]) == 0  # rerun: nothing fetched again
+        assert seen["resolve"] == len(files)
+    extracted = sorted(p.name for p in (folder / "ImageData" / "val").rglob("*.png"))
+    assert extracted == [f"img{i}.png" for i in range(6)]  # the three pieces joined and extracted
+    assert len(list((folder / "ImageData" / "val" / "cc3m-1K").glob("*.jpg"))) == 6
+
+    capsys.readouterr()
+    assert main(["data", "verify", "testset", "--to", str(folder)]) == 0
+    assert "5 files intact, 0 missing, 0 corrupt" in capsys.readouterr().err
+    piece = folder / "ImageData/val/SDv15-CC1K/SDv15-CC1K.tar.gz.01"
+    piece.write_bytes(b"x" + piece.read_bytes()[1:])
+    (folder / "MetaData/val/SDv15-CC1K.csv").unlink()
+    assert main(["data", "verify", "testset", "--to", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "corrupt: ImageData/val/SDv15-CC1K/SDv15-CC1K.tar.gz.01" in err
+        and "missing: MetaData/val/SDv15-CC1K.csv" in err
+    )
+
+    assert main(["data", "prepare", "testset", "--to", str(folder), "--max-per-class", "4"]) == 0
+    samples = open_dataset(folder / "manifest.csv", "val")  # what train and eval read
+    assert sorted(s.label for s in samples) == [0] * 4 + [1] * 4
+    assert (
+        main(["eval", "--model", "tiny-npr", "--data", str(folder), "--out", str(tmp_path / "eval"), "--no-robustness"])
+        == 0
+    )
+    board = json.loads((tmp_path / "eval" / "leaderboard.json").read_text())
+    assert board["entries"][0]["model"] == "tiny-npr" and board["entries"][0]["overall"]["n"] == 8
+
+
+def test_too_little_space_is_refused_before_downloading(test_source, tmp_path: Path, monkeypatch, capsys) -> None:
+    import shutil
+
+    monkeypatch.setattr("sentry_image.downloads.disk.shutil.disk_usage", lambda p: shutil._ntuple_diskusage(10, 10, 10))
+    with fake_hub(hub_files()) as (endpoint, seen):
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        assert main(["data", "download", "testset", "--to", str(tmp_path / "d")]) == 1
+    assert seen["resolve"] == 0 and "GB free" in capsys.readouterr().err
+
+
+def test_listing_and_unknown_names(capsys, tmp_path: Path) -> None:
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("fake2m", "mpbench", "genimage", "forensynths"))
+    assert main(["data", "download", "nope"]) == 2
+    assert main(["data", "download", "genimage", "--to", str(tmp_path)]) == 1  # by hand: says how
+    assert "Google Drive" in capsys.readouterr().err
+    assert main(["data", "verify", "fake2m", "--to", str(tmp_path)]) == 1  # nothing downloaded there
