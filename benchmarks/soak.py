@@ -4,7 +4,8 @@ several clients at once for a while, mixing valid, invalid, oversized and slow (
 Pass criteria, checked at the end and written to ``reports/soak/`` (JSON, markdown, memory plot):
 - every request gets an answer, with the status its kind expects (nothing lost, no 5xx);
 - ``/health`` p99 latency < 200 ms throughout;
-- resident memory grows by at most 10% after the warm-up (the first fifth of the run).
+- resident memory with no request in flight (the clients pause for a reading after the warm-up, the first
+  fifth of the run, and at the end) grows by at most 10%.
 
     .venv/bin/python benchmarks/soak.py --seconds 600          # the full soak
     .venv/bin/python benchmarks/soak.py --seconds 60 --out DIR # the CI version (tests/test_soak.py)
@@ -18,7 +19,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,6 +102,9 @@ class Soak:
         self.health_ms: list[tuple[float, float]] = []
         self.memory: list[tuple[float, float]] = []
         self.slowloris_closed = 0
+        self.quiet = threading.Event()  # set: clients hold their next request (a memory reading)
+        self.inflight = 0
+        self.quiet_rss: dict[str, float] = {}
         self.t0 = 0.0
 
     # --- service -------------------------------------------------------------------------------
@@ -132,12 +135,37 @@ class Soak:
                 self.failures.append(f"{time.monotonic() - self.t0:.1f}s {kind}: {status}")
 
     def post(self, kind: str, path: str = "detect", **kw: object) -> None:
+        while self.quiet.is_set() and not self.stop.is_set():
+            time.sleep(0.05)
         headers = {"X-Sentry-Token": self.token, **kw.pop("headers", {})}  # type: ignore[arg-type]
+        with self.lock:
+            self.inflight += 1
         try:
             r = requests.post(f"{self.base}/{path}", headers=headers, timeout=120, **kw)  # type: ignore[arg-type]
             self.record(kind, r.status_code)
         except requests.RequestException as exc:
             self.record(kind, f"no answer: {type(exc).__name__}")
+        finally:
+            with self.lock:
+                self.inflight -= 1
+
+    def read_quiet_rss(self, pid: int, label: str) -> None:
+        """Resident memory with no request in flight: what the service keeps between requests. In-flight
+        requests swing single samples by +-100 MB, too much for a 10% bound."""
+        self.quiet.set()
+        try:
+            deadline = time.monotonic() + 150
+            while self.inflight and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1.0)
+            samples = []
+            for _ in range(5):
+                samples.append(rss_mb(pid))
+                time.sleep(0.2)
+            self.quiet_rss[label] = sorted(samples)[2]
+            self.quiet_rss[label + "_t"] = time.monotonic() - self.t0
+        finally:
+            self.quiet.clear()
 
     def valid_client(self, seed: int) -> None:
         rng = np.random.default_rng(seed)
@@ -218,7 +246,7 @@ class Soak:
                     self.failures.append(f"{time.monotonic() - self.t0:.1f}s /health failed")
 
     def memory_sampler(self, pid: int) -> None:
-        while not self.stop.wait(1.0):
+        while not self.stop.wait(0.25):
             self.memory.append((time.monotonic() - self.t0, rss_mb(pid)))
 
     # --- run -----------------------------------------------------------------------------------
@@ -236,7 +264,11 @@ class Soak:
         for t in threads:
             t.start()
         try:
-            self.stop.wait(self.seconds)
+            warm = self.seconds / 5
+            self.stop.wait(warm)
+            self.read_quiet_rss(proc.pid, "after_warm_up")
+            self.stop.wait(max(0.0, self.seconds - (time.monotonic() - self.t0)))
+            self.read_quiet_rss(proc.pid, "end")
         finally:
             self.stop.set()
             for t in threads:
@@ -249,12 +281,8 @@ class Soak:
         return self.summary()
 
     def summary(self) -> dict:
-        # Medians over windows (in-flight requests make single samples swing by 100 MB): the fifth of
-        # the run right after the warm-up against the last fifth.
-        warm = self.seconds / 5
-        baseline = statistics.median([m for t, m in self.memory if warm <= t < 2 * warm] or [float("nan")])
-        tail = [m for t, m in self.memory if t >= self.seconds - warm] or [float("nan")]
-        growth = statistics.median(tail) / baseline - 1.0
+        baseline, end = self.quiet_rss.get("after_warm_up", float("nan")), self.quiet_rss.get("end", float("nan"))
+        growth = end / baseline - 1.0
         health = sorted(ms for _, ms in self.health_ms)
         p99 = health[min(len(health) - 1, int(0.99 * len(health)))] if health else float("inf")
         answered = {k: dict(v) for k, v in self.answers.items()}
@@ -278,7 +306,7 @@ class Soak:
             },
             "memory_mb": {
                 "after_warm_up": round(baseline, 1),
-                "end": round(statistics.median(tail), 1),
+                "end": round(end, 1),
                 "peak": round(max(m for _, m in self.memory), 1),
                 "growth": round(growth, 4),
             },
@@ -287,6 +315,7 @@ class Soak:
             "passed": all(checks.values()),
             "memory_curve": [(round(t, 1), round(m, 1)) for t, m in self.memory],
             "health_curve": [(round(t, 1), round(ms, 1)) for t, ms in self.health_ms],
+            "quiet_rss": {k: round(v, 1) for k, v in self.quiet_rss.items()},
             "command": " ".join(["benchmarks/soak.py", *sys.argv[1:]]),
             "cpu_count": os.cpu_count(),
         }
@@ -307,8 +336,15 @@ def write_report(result: dict, out: Path) -> None:
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     t, m = zip(*result["memory_curve"], strict=True) if result["memory_curve"] else ((), ())
     ax1.plot(t, m)
-    for x, label in ((1, "end of warm-up"), (2, None), (4, "last fifth")):
-        ax1.axvline(result["seconds"] * x / 5, color="grey", linestyle="--", label=label)
+    for label, marker in (("after_warm_up", "o"), ("end", "s")):
+        if f"{label}_t" in result["quiet_rss"]:
+            ax1.plot(
+                [result["quiet_rss"][f"{label}_t"]],
+                [result["quiet_rss"][label]],
+                marker,
+                color="red",
+                label=f"no request in flight ({label.replace('_', ' ')})",
+            )
     ax1.set_ylabel("service RSS (MB)")
     ax1.legend()
     if result["health_curve"]:
@@ -332,7 +368,8 @@ def write_report(result: dict, out: Path) -> None:
         f"slow-loris, health and memory pollers ({result['cpu_count']} CPUs)\n\n"
         f"Command: `{result['command']}`\n\n{checks}\n\n"
         f"/health: {h['count']} probes, p50 {h['p50_ms']} ms, p99 {h['p99_ms']} ms, max {h['max_ms']} ms.  \n"
-        f"Memory (median RSS): {mem['after_warm_up']} MB in the fifth after warm-up, {mem['end']} MB in the last fifth "
+        f"Memory with no request in flight (clients paused for a reading): {mem['after_warm_up']} MB after the "
+        f"warm-up, {mem['end']} MB at the end "
         f"({mem['growth']:+.1%}), peak {mem['peak']} MB.  \n"
         f"Slow-loris connections closed by the server: {result['slowloris_connections_closed_by_server']}.\n\n"
         f"| kind | requests | answers |\n|---|---|---|\n{rows}\n",

@@ -172,6 +172,32 @@ def test_real_window_checks_two_images(two_images: list[str], sentry_home: Path)
 
 
 @needs_x
+def test_real_window_quiz_round(tiny_dataset: Path, sentry_home: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shots = ARTIFACTS / "desktop-quiz"
+    env = {
+        **os.environ,
+        "QTWEBENGINE_CHROMIUM_FLAGS": "--no-sandbox --disable-gpu",
+        "SENTRY_IMAGE_HOME": str(sentry_home),
+    }
+    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", sys.executable, str(ROOT / "tests" / "quiz_driver.py")]
+    proc = subprocess.run([*cmd, str(tiny_dataset), str(shots)], env=env, capture_output=True, text=True, timeout=400)
+    last = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert last, proc.stdout[-2000:] + proc.stderr[-2000:]
+    out = json.loads(last[-1])
+    assert "error" not in out, out
+    assert out["image_loaded"] and len(out["reveals"]) == 4
+    assert all(("Right" in r or "Wrong" in r) and "The model says" in r for r in out["reveals"])
+    (saved,) = [json.loads(line) for line in (sentry_home / "quiz" / "history.jsonl").read_text().splitlines()]
+    guesses = [a["guess"] for a in saved["answers"]]
+    assert guesses == ["real", "ai", "real", "ai"]  # the keys pressed, through the bridge
+    assert out["you"] == saved["accuracy"]["you"] == sum(a["guess"] == a["truth"] for a in saved["answers"]) / 4
+    assert "61.3%" in out["results"] and "You" in out["results"]
+    assert (ARTIFACTS / "desktop-quiz-reveal.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "desktop-quiz-results.png").stat().st_size > 10_000
+
+
+@needs_x
 @pytest.mark.skipif(
     not shutil.which("trayer") or not shutil.which("dbus-run-session"),
     reason="trayer and dbus-run-session are needed for the tray test",

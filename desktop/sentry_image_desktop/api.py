@@ -46,6 +46,8 @@ class DesktopApi:
         self.service = ServiceController(port)
         self.jobs: dict[str, Job] = {}
         self.window = None  # set by the app; used for file dialogs
+        self.quiz: Any = None  # the "Can you tell?" round in progress
+        self._quiz_detector: Any = None  # loaded once, in-process, for the quiz
 
     # ---- service ----
     def status(self) -> dict[str, Any]:
@@ -136,6 +138,52 @@ class DesktopApi:
         except SentryError as exc:
             return {"error": exc.message}
 
+    # ---- "Can you tell?" ----
+    def quiz_start(self, dataset: str | None = None, count: int = 10) -> dict[str, Any]:
+        """Start a round from a labelled folder or manifest (asks with a folder dialog when none is given)."""
+        from sentry_image.engine.load import load_detector
+        from sentry_image_desktop.quiz import start_round
+
+        if not dataset:
+            dataset = self._pick("folder")
+            if not dataset:
+                return {"cancelled": True}
+        try:
+            detector = self._quiz_detector or load_detector(ModelStore().active().folder)
+            self._quiz_detector = detector
+            self.quiz = start_round(dataset, max(1, int(count)), detector)
+        except (SentryError, ValueError, FileNotFoundError) as exc:
+            return {"error": getattr(exc, "message", str(exc))}
+        return {"round": self.quiz.id, "dataset": dataset, "model": detector.model_id, "image": self.quiz.image(0)}
+
+    def quiz_answer(self, round_id: str, guess: str) -> dict[str, Any]:
+        """Answer the current image with "real" or "ai"."""
+        if self.quiz is None or self.quiz.id != round_id:
+            return {"error": "no such round; start a new one"}
+        if guess not in ("real", "ai") or len(self.quiz.answers) >= len(self.quiz.images):
+            return {"error": "answer real or ai, once per image"}
+        return self.quiz.answer(guess)
+
+    def quiz_history(self) -> dict[str, Any]:
+        """Every saved round (terminal and window alike), newest first."""
+        from sentry_image.quiz.rounds import load_history
+
+        rounds = load_history()
+        return {"rounds": [{k: r.get(k) for k in ("time", "dataset", "model", "accuracy")} for r in reversed(rounds)]}
+
+    def quiz_export_csv(self, path: str | None = None) -> dict[str, Any]:
+        """Write the quiz history as CSV (asks where when no path is given)."""
+        from sentry_image.quiz.rounds import history_csv, load_history
+
+        if not path:
+            picked = self._pick("save")
+            if not picked:
+                return {"cancelled": True}
+            path = picked
+        rounds = load_history()
+        atomic_write_text(Path(path), history_csv(rounds))
+        return {"written": path, "rounds": len(rounds)}
+
     # ---- checks ----
     def pick_paths(self, kind: str = "files") -> list[str]:
         """Ask the user for files or a folder."""
@@ -147,6 +195,9 @@ class DesktopApi:
             return None
         import webview
 
+        if kind == "save":
+            result = self.window.create_file_dialog(webview.FileDialog.SAVE, save_filename="quiz-history.csv")
+            return result if isinstance(result, str) or not result else result[0]
         dialog = webview.FileDialog.FOLDER if kind == "folder" else webview.FileDialog.OPEN
         result = self.window.create_file_dialog(dialog, allow_multiple=kind != "folder")
         if not result:

@@ -250,9 +250,109 @@ function setupOthers() {
   });
 }
 
+// ---- "Can you tell?" ----
+const quiz = { round: null, waiting: false, pending: null };
+const pct = (x) => (x === null || x === undefined ? '–' : `${Math.round(x * 100)}%`);
+
+function quizShow(image) {
+  $('quiz-img').src = image.dataUrl;
+  $('quiz-pos').textContent = `Image ${image.index + 1} of ${image.count}`;
+  $('quiz-reveal').hidden = true;
+  $('quiz-next').hidden = true;
+  document.querySelectorAll('.answer').forEach((b) => { b.disabled = false; });
+  quiz.waiting = true;
+  document.body.dataset.quizState = 'asking';
+}
+
+function quizResults(r) {
+  const box = $('quiz-results');
+  box.replaceChildren();
+  const h = document.createElement('h3');
+  h.textContent = `Your result on ${r.images} images`;
+  const table = document.createElement('table');
+  for (const [who, value] of [['You', pct(r.you)], [`The model (${quiz.model})`, pct(r.model)], ['People in the published study', '61.3%']]) {
+    const tr = table.insertRow();
+    tr.insertCell().textContent = who;
+    tr.insertCell().textContent = value;
+  }
+  box.append(h, table);
+  box.hidden = false;
+  $('quiz-play').hidden = true;
+  document.body.dataset.quizState = 'done';
+  document.body.dataset.quizYou = String(r.you);
+}
+
+async function quizAnswer(guess) {
+  if (!quiz.waiting) return;
+  quiz.waiting = false;
+  document.querySelectorAll('.answer').forEach((b) => { b.disabled = true; });
+  const r = await api().quiz_answer(quiz.round, guess);
+  if (r.error) { toast(r.error); return; }
+  const reveal = $('quiz-reveal');
+  reveal.replaceChildren();
+  const verdict = document.createElement('p');
+  const mark = document.createElement('span');
+  mark.className = r.correct ? 'right' : 'wrong';
+  mark.textContent = r.correct ? 'Right' : 'Wrong';
+  verdict.append(mark, ` — it is ${r.truth === 'ai' ? 'AI-generated' : 'a real photo'}.`);
+  const model = document.createElement('p');
+  model.textContent = r.model_verdict
+    ? `The model says ${VERDICT_TEXT[r.model_verdict]} (P(AI) ${r.model_score.toFixed(2)}), ${r.model_correct ? 'right' : 'wrong'}.`
+    : 'The model could not score it.';
+  const why = document.createElement('p');
+  why.className = 'muted';
+  why.textContent = `${r.explanation} From ${r.source}`;
+  reveal.append(verdict, model, why);
+  reveal.hidden = false;
+  quiz.pending = r;
+  $('quiz-next').hidden = false;
+  $('quiz-next').textContent = r.next ? 'Next (Enter)' : 'See the result (Enter)';
+  document.body.dataset.quizState = 'revealed';
+}
+
+function quizNext() {
+  const r = quiz.pending;
+  if (!r) return;
+  quiz.pending = null;
+  if (r.next) quizShow(r.next); else quizResults(r.results);
+}
+
+async function quizStart(dataset) {
+  $('quiz-msg').textContent = 'drawing a round…';
+  const r = await api().quiz_start(dataset || null, Number($('quiz-count').value));
+  $('quiz-msg').textContent = r.error || '';
+  if (r.error || r.cancelled) return r;
+  quiz.round = r.round;
+  quiz.model = r.model;
+  $('quiz-results').hidden = true;
+  $('quiz-play').hidden = false;
+  quizShow(r.image);
+  return r;
+}
+
+function setupQuiz() {
+  $('quiz-start').addEventListener('click', () => quizStart(null));
+  $('quiz-real').addEventListener('click', () => quizAnswer('real'));
+  $('quiz-ai').addEventListener('click', () => quizAnswer('ai'));
+  $('quiz-next').addEventListener('click', quizNext);
+  $('quiz-export').addEventListener('click', async () => {
+    const r = await api().quiz_export_csv(null);
+    $('quiz-msg').textContent = r.error || (r.written ? `${r.rounds} rounds written to ${r.written}` : '');
+  });
+  document.addEventListener('keydown', (e) => {
+    if ($('tab-quiz').hidden || e.target.tagName === 'INPUT') return;
+    const key = e.key.toLowerCase();
+    if (key === 'r') quizAnswer('real');
+    else if (key === 'a') quizAnswer('ai');
+    else if (key === 'enter' || key === 'arrowright') quizNext();
+  });
+}
+window.sentryQuizStart = quizStart;
+
 window.addEventListener('pywebviewready', async () => {
   setupTabs();
   setupCheck();
+  setupQuiz();
   setupOthers();
   const s = await api().get_settings();
   thresholds = s.thresholds;
