@@ -26,16 +26,22 @@ def make_handler(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> type[B
 
 
 @contextmanager
-def serve_routes(routes: dict[str, tuple[int, dict[str, str], bytes]], host: str = "127.0.0.2") -> Iterator[str]:
-    """Serve ``routes`` on ``host`` at a free port; yield the base URL."""
-    server = ThreadingHTTPServer((host, 0), make_handler(routes))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def serve_handler(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve with ``handler`` on ``host`` at a free port; yield the base URL."""
+    server = ThreadingHTTPServer((host, 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://{host}:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve_routes(routes: dict[str, tuple[int, dict[str, str], bytes]], host: str = "127.0.0.2") -> Iterator[str]:
+    """Serve ``routes`` on ``host`` at a free port; yield the base URL."""
+    with serve_handler(make_handler(routes), host) as base:
+        yield base
 
 
 def only(host_ip: str):

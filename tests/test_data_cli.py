@@ -8,10 +8,9 @@ import hashlib
 import io
 import json
 import tarfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import encode, generated_like, photo_like
+from http_fixtures import serve_handler
 from sentry_image.cli import main
 from sentry_image.training.datasets import open_dataset
 
@@ -96,13 +96,8 @@ def fake_hub(files: dict[str, bytes]) -> Iterator[tuple[str, dict]]:
         def log_message(self, *args) -> None:  # noqa: ANN002
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(Handler) as base:
+        yield base, seen
 
 
 @pytest.fixture

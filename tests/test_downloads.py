@@ -6,14 +6,14 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from http_fixtures import serve_handler
 from sentry_image.downloads.archives import ArchiveError, join_parts, safe_extract, split_groups
 from sentry_image.downloads.disk import NotEnoughSpaceError, check_free_space, free_bytes
 from sentry_image.downloads.resumable import DownloadError, download, part_path
@@ -54,13 +54,8 @@ def range_server(
         def log_message(self, *args) -> None:  # noqa: ANN002
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(Handler) as base:
+        yield base, seen
 
 
 def sha(data: bytes) -> str:
