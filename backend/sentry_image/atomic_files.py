@@ -74,8 +74,9 @@ def locked(target: Path, timeout: float = 30.0) -> FileLock:
 
 def remove_leftovers(folder: Path, older_than_s: float = 600.0) -> None:
     """Delete temporary files that a killed writer left in ``folder`` (old enough not to be another
-    process's write in progress)."""
-    for path in Path(folder).glob(TEMP_PREFIX + "*"):
+    process's write in progress): ours (``.tmp-*``) and safetensors' own (it writes through a
+    ``.tmpXXXXXX`` file too)."""
+    for path in Path(folder).glob(".tmp*"):
         with contextlib.suppress(OSError):
             if time.time() - path.stat().st_mtime > older_than_s:
                 path.unlink()
