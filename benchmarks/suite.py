@@ -19,7 +19,6 @@ The 50-image feed is measured by the extension's end-to-end test (``extension/te
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -38,7 +37,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from soak import free_port, rss_mb  # noqa: E402
+from soak import encode, free_port, rss_mb  # noqa: E402
 
 CLI = str(Path(sys.executable).with_name("sentry-image"))
 
@@ -49,12 +48,6 @@ def photo(rng: np.random.Generator, w: int, h: int) -> Image.Image:
     img = Image.fromarray((base * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC)
     arr = np.asarray(img, dtype=np.float32) + rng.normal(0, 5, (h, w, 3)).astype(np.float32)
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
-
-
-def encode(img: Image.Image, fmt: str, **kw: object) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format=fmt, **kw)
-    return buf.getvalue()
 
 
 def marked(img: Image.Image, i: int) -> Image.Image:

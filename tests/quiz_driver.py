@@ -14,19 +14,14 @@ import sys
 import time
 
 import webview
+from desktop_driver import wait_js as wait_up_to
 
 from sentry_image_desktop.api import DesktopApi
 from sentry_image_desktop.app import UI
 
 
-def wait_js(window, expr: str, timeout: float = 120.0):  # noqa: ANN001, ANN201
-    end = time.time() + timeout
-    while time.time() < end:
-        value = window.evaluate_js(expr)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(expr)
+def wait_js(window, expr: str):  # noqa: ANN001, ANN201
+    return wait_up_to(window, expr, timeout=120.0)
 
 
 def key(window, name: str) -> None:  # noqa: ANN001

@@ -20,9 +20,10 @@ from sentry_image.atomic_files import atomic_write_text
 from sentry_image.downloads.archives import join_parts, safe_extract, split_groups
 from sentry_image.downloads.disk import check_free_space
 from sentry_image.downloads.hub import RemoteFile, auth_headers, list_files
-from sentry_image.downloads.resumable import download, sha256_of
+from sentry_image.downloads.resumable import download
 from sentry_image.errors import SentryError
 from sentry_image.paths import data_dir
+from sentry_image.registry.card import sha256_file
 
 LISTING = ".sentry-files.json"  # what was downloaded: paths, sizes, sha256s (verify reads it offline)
 TARBALL = (".tar", ".tar.gz", ".tgz")
@@ -165,7 +166,7 @@ def verify_folder(folder: Path, console: Console) -> int:
         if not path.is_file():
             missing.append(entry["path"])
         elif (entry["size"] is not None and path.stat().st_size != entry["size"]) or (
-            entry["sha256"] is not None and sha256_of(path) != entry["sha256"]
+            entry["sha256"] is not None and sha256_file(path) != entry["sha256"]
         ):
             corrupt.append(entry["path"])
         else:

@@ -42,16 +42,17 @@ def list_files(repo: str, paths: list[str], revision: str = "main") -> list[Remo
     except ImportError as exc:  # the bundled app leaves it out
         raise DownloadError("dataset downloads need huggingface_hub: pip install -r requirements.txt") from exc
 
-    api = HfApi(endpoint=endpoint())
+    base = endpoint()
+    api = HfApi(endpoint=base)
     out: list[RemoteFile] = []
     try:
         for path in paths:
             for entry in api.list_repo_tree(repo, path or None, recursive=True, revision=revision, repo_type="dataset"):
                 if not isinstance(entry, RepoFile):
                     continue
-                url = hf_hub_url(repo, entry.path, repo_type="dataset", revision=revision, endpoint=endpoint())
+                url = hf_hub_url(repo, entry.path, repo_type="dataset", revision=revision, endpoint=base)
                 sha = entry.lfs.sha256 if entry.lfs is not None else None
                 out.append(RemoteFile(entry.path, url, entry.size, sha))
     except Exception as exc:  # noqa: BLE001 - huggingface_hub raises many kinds (HTTP, offline, gated)
-        raise DownloadError(f"cannot list {repo} on {endpoint()}: {exc}") from exc
+        raise DownloadError(f"cannot list {repo} on {base}: {exc}") from exc
     return sorted(out, key=lambda f: f.path)

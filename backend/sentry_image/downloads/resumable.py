@@ -7,7 +7,6 @@ Only a download whose size (and sha256, when known) checks out is renamed to its
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +15,8 @@ import requests
 
 from sentry_image.atomic_files import fsync_dir
 from sentry_image.errors import SentryError
+from sentry_image.registry.card import sha256_file
 
-CHUNK = 1 << 20
 NET_CHUNK = 1 << 16  # bytes per network read: an interruption loses at most this much
 
 
@@ -31,15 +30,6 @@ class DownloadError(SentryError):
 def part_path(target: Path) -> Path:
     """Where the bytes of an unfinished download of ``target`` are kept."""
     return target.with_name(target.name + ".part")
-
-
-def sha256_of(path: Path) -> str:
-    """The file's sha256 (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _expected_total(resp: requests.Response) -> int | None:
@@ -70,7 +60,7 @@ def download(
     if (
         target.is_file()
         and (size is None or target.stat().st_size == size)
-        and (sha256 is None or sha256_of(target) == sha256)
+        and (sha256 is None or sha256_file(target) == sha256)
     ):
         return target
     part = part_path(target)
@@ -100,7 +90,7 @@ def download(
                         fh.write(chunk)
                         done += len(chunk)
                         if progress is not None:
-                            progress(done, total or size)
+                            progress(done, total)
                     fh.flush()
                     os.fsync(fh.fileno())
     except requests.RequestException as exc:
@@ -111,7 +101,7 @@ def download(
         if have > want:
             part.unlink()
         raise DownloadError(f"{url}: got {have:,} of {want:,} bytes; run the same command again to resume")
-    if sha256 is not None and sha256_of(part) != sha256:
+    if sha256 is not None and sha256_file(part) != sha256:
         part.unlink()
         raise DownloadError(f"{url}: sha256 does not match the published checksum; the file was deleted")
     os.replace(part, target)

@@ -52,6 +52,15 @@ def prepare(item: str, read: Callable[[str], bytes], max_pixels: int = DEFAULT_M
     return out
 
 
+def check_one(data: bytes, detector: Any) -> dict[str, Any]:
+    """One image's result fields (``provenance.fusion.assess``): decode, score, provenance. Raises the
+    ``SentryError`` that stops it."""
+    image = decode_image(data)
+    compression = compression_state(data)
+    score = detector.score([image], [compression])[0]
+    return assess(data, score.score, detector.thresholds, image, compression)
+
+
 def default_workers() -> int:
     """Worker threads for reading and decoding: one per core, at least two (one can wait on the disk)."""
     return max(2, os.cpu_count() or 2)

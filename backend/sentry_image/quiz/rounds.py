@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from sentry_image.atomic_files import atomic_write_text, locked
-from sentry_image.engine.compression import compression_state
-from sentry_image.engine.decode import decode_image
+from sentry_image.engine.pipeline import check_one
 from sentry_image.errors import SentryError
 from sentry_image.paths import data_dir
-from sentry_image.provenance.fusion import assess
 from sentry_image.training.datasets.sample import AI, Sample
 
 PUBLISHED_HUMAN_ACCURACY = 0.613
@@ -74,11 +72,7 @@ def model_view(detector: Any, sample: Sample) -> dict[str, Any]:
     """The model's score, verdict, best guess and explanation for one image (an error becomes the
     explanation, with no score)."""
     try:
-        data = sample.read()
-        img = decode_image(data)
-        state = compression_state(data)
-        sc = detector.score([img], [state])[0]
-        fields = assess(data, sc.score, detector.thresholds, img, state)
+        fields = check_one(sample.read(), detector)
     except (SentryError, OSError) as exc:
         return {"model_verdict": None, "model_score": None, "model_guess": None, "explanation": f"not scored: {exc}"}
     return {

@@ -64,9 +64,8 @@ def run_detection(
     results = {item.id: out for item, out in zip(items, prepared, strict=True) if isinstance(out, dict)}
     pending = [out for out in prepared if isinstance(out, _Pending)]
     if pending:
-        states = [compression_state(p.item.data or b"") for p in pending]
-        scores = detector.score([p.image for p in pending], states)
-        jobs = list(zip(pending, states, scores, strict=True))
+        scores = detector.score([p.image for p in pending], [p.compression for p in pending])
+        jobs = list(zip(pending, scores, strict=True))
         finished = _map(lambda job: _finish(*job, detector, cpu_budget_s), jobs)
         for p, result in zip(pending, finished, strict=True):
             cache.put_result(model_id, p.sha, result)
@@ -80,6 +79,7 @@ class _Pending:
 
     item: Item
     image: Any
+    compression: CompressionState
     timings: dict[str, float]
     sha: str
     t0: float
@@ -130,22 +130,23 @@ def _prepare(
         t1 = time.perf_counter()
         img = decode_image(item.data, max_pixels=max_pixels)
         timings["decode"] = (time.perf_counter() - t1) * 1000.0
+        compression = compression_state(item.data)
         timings["cpu"] = (time.thread_time() - cpu0) * 1000.0
-        return _Pending(item, img, timings, sha, t0)
+        return _Pending(item, img, compression, timings, sha, t0)
     except SentryError as err:
         timings["total"] = (time.perf_counter() - t0) * 1000.0
         timings["cpu"] = (time.thread_time() - cpu0) * 1000.0
         return _error_result(item, err, timings)
 
 
-def _finish(p: _Pending, state: CompressionState, sc: Score, detector: Detector, cpu_budget_s: float) -> dict[str, Any]:
+def _finish(p: _Pending, sc: Score, detector: Detector, cpu_budget_s: float) -> dict[str, Any]:
     """Provenance and the fused verdict for a scored item: its complete result."""
     timings = p.timings
     timings["model"] = sc.model_ms
     t2, cpu2 = time.perf_counter(), time.thread_time()
     deadline = cpu2 + cpu_budget_s - timings["cpu"] / 1000.0
     assert p.item.data is not None
-    fused = assess(p.item.data, sc.score, detector.thresholds, p.image, state, deadline)
+    fused = assess(p.item.data, sc.score, detector.thresholds, p.image, p.compression, deadline)
     timings["provenance"] = (time.perf_counter() - t2) * 1000.0
     timings["cpu"] += (time.thread_time() - cpu2) * 1000.0
     timings["total"] = (time.perf_counter() - p.t0) * 1000.0
