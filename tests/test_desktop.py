@@ -237,3 +237,22 @@ def test_autostart_exec_line_quotes_like_the_desktop_entry_spec() -> None:
     assert desktop_entry_exec(["/opt/My Apps/sentry-image", "desktop"]) == '"/opt/My Apps/sentry-image" desktop'
     # $ and " are backslash-escaped inside quotes, and the file's escaping doubles each backslash.
     assert desktop_entry_exec(['/a$b/x"y', "50%"]) == '"/a\\\\$b/x\\\\"y" 50%%'
+
+
+def test_quiz_bridge_refuses_bad_input(tmp_path: Path, tiny_dataset: Path, sentry_home: Path) -> None:
+    from sentry_image_desktop.api import DesktopApi
+
+    api = DesktopApi(port=1)
+    assert api.quiz_answer("nope", "real") == {"error": "no such round; start a new one"}
+    assert "not found" in api.quiz_start(str(tmp_path / "nowhere"), 4)["error"]
+    assert api.quiz_start(None, 4) == {"cancelled": True}  # no window, so no folder dialog
+    started = api.quiz_start(str(tiny_dataset), 2)
+    assert started["image"]["count"] == 2 and started["image"]["dataUrl"].startswith("data:image/")
+    assert api.quiz_answer(started["round"], "maybe") == {"error": "answer real or ai, once per image"}
+    api.quiz_answer(started["round"], "real")
+    done = api.quiz_answer(started["round"], "ai")
+    assert done["results"]["images"] == 2 and "next" not in done
+    assert api.quiz_answer(started["round"], "ai") == {"error": "answer real or ai, once per image"}
+    assert [r["accuracy"]["images"] for r in api.quiz_history()["rounds"]] == [2]
+    written = api.quiz_export_csv(str(tmp_path / "q.csv"))
+    assert written["rounds"] == 1 and (tmp_path / "q.csv").read_text().count("\n") == 3
