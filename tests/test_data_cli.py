@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import tarfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
@@ -17,8 +18,8 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pytest
 
-from conftest import encode, generated_like, photo_like
-from http_fixtures import serve_handler
+from conftest import TINY_NPR, encode, generated_like, photo_like
+from http_fixtures import range_server, serve_handler
 from sentry_image.cli import main
 from sentry_image.training.datasets import open_dataset
 
@@ -157,8 +158,103 @@ def test_too_little_space_is_refused_before_downloading(test_source, tmp_path: P
 def test_listing_and_unknown_names(capsys, tmp_path: Path) -> None:
     assert main(["data", "list"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in ("fake2m", "mpbench", "genimage", "forensynths"))
+    assert all(name in out for name in ("fake2m", "mpbench", "genimage", "forensynths", "synthbuster"))
     assert main(["data", "download", "nope"]) == 2
     assert main(["data", "download", "genimage", "--to", str(tmp_path)]) == 1  # by hand: says how
     assert "Google Drive" in capsys.readouterr().err
     assert main(["data", "verify", "fake2m", "--to", str(tmp_path)]) == 1  # nothing downloaded there
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def web_files() -> dict[str, bytes]:
+    """A ForenSynths-like set on a plain web server: label folders with train and val splits in a zip split
+    in two pieces, a val extra in a tarball, and a SHA256SUMS file naming every piece."""
+    rng = np.random.default_rng(5)
+    images: dict[str, bytes] = {}
+    for split, n in (("train", 8), ("val", 4)):
+        for i in range(n):
+            images[f"webset/{split}/progan/0_real/r{i}.jpg"] = encode(photo_like(rng, 64), "JPEG")
+            images[f"webset/{split}/progan/1_fake/f{i}.png"] = encode(generated_like(rng, 64))
+    archive = zipped(images)
+    half = len(archive) // 2
+    files = {"webset.zip.001": archive[:half], "webset.zip.002": archive[half:]}
+    extra = {f"webset/val/stylegan/1_fake/s{i}.png": encode(generated_like(rng, 64)) for i in range(2)}
+    files["stylegan.tar.gz"] = tarball(extra)
+    files["SHA256SUMS"] = "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in files.items()).encode()
+    return files
+
+
+def test_plain_https_source_with_a_checksum_file_feeds_train(tmp_path: Path, monkeypatch, capsys) -> None:
+    files = web_files()
+    folder = tmp_path / "webset"
+    with range_server({f"pub/{n}": d for n, d in files.items()}) as (base, _):
+        source = {"title": "web set", "https": {"base": f"{base}/pub/", "checksums": "SHA256SUMS"}}
+        monkeypatch.setattr("sentry_image.downloads.cli.catalog", lambda: {"webset": source})
+        assert main(["data", "download", "webset", "--to", str(folder)]) == 0
+    assert (folder / "webset.zip").is_file()  # the two pieces joined, then extracted
+    assert len(list((folder / "webset").rglob("*.png"))) == 14
+    capsys.readouterr()
+    assert main(["data", "verify", "webset", "--to", str(folder)]) == 0
+    assert "3 files intact" in capsys.readouterr().err  # the two pieces and the tarball
+
+    assert main(["data", "prepare", "webset", "--to", str(folder)]) == 0
+    assert {s.split for s in open_dataset(folder / "manifest.csv")} == {"train", "val"}
+    out = tmp_path / "run"
+    cmd = ["train", "--arch", "npr", "--arch-options", json.dumps(TINY_NPR), "--data", str(folder / "manifest.csv")]
+    cmd += ["--out", str(out), "--crop", "64", "--epochs", "1", "--batch-size", "4", "--model-id", "web-npr"]
+    assert main(cmd) == 0  # train reads the prepared manifest: its train split to learn, its val split to check
+    card = json.loads((out / "model" / "model.json").read_text())
+    assert card["training"]["train"]["real"] == 8 and card["training"]["train"]["ai"] == 8
+    assert card["training"]["val"] == {"real": 4, "ai": 6}
+
+
+def test_a_wrong_checksum_is_refused_and_nothing_is_kept(tmp_path: Path, monkeypatch, capsys) -> None:
+    files = web_files()
+    files["stylegan.tar.gz"] = b"not what the checksum file says"
+    with range_server(files) as (base, _):
+        source = {"title": "web set", "https": {"base": base, "checksums": "SHA256SUMS"}}
+        monkeypatch.setattr("sentry_image.downloads.cli.catalog", lambda: {"webset": source})
+        assert main(["data", "download", "webset", "--to", str(tmp_path)]) == 1
+    assert "sha256 does not match" in capsys.readouterr().err
+    assert not (tmp_path / "stylegan.tar.gz").exists() and not (tmp_path / "stylegan.tar.gz.part").exists()
+
+
+@pytest.mark.parametrize("name", ["../outside.zip", "/etc/cron.d/x", "a/../../outside"])
+def test_a_listing_that_leads_out_of_the_folder_is_refused(name: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    sums = f"{hashlib.sha256(b'x').hexdigest()}  {name}\n".encode()
+    with range_server({"SHA256SUMS": sums}) as (base, seen):
+        source = {"title": "evil", "https": {"base": base, "checksums": "SHA256SUMS"}}
+        monkeypatch.setattr("sentry_image.downloads.cli.catalog", lambda: {"evil": source})
+        assert main(["data", "download", "evil", "--to", str(tmp_path / "d")]) == 1
+    assert "nothing downloaded" in " ".join(capsys.readouterr().err.split()) and not (tmp_path / "d").exists()
+
+
+def test_seven_zip_archives_are_joined_and_left_with_the_command(tmp_path: Path, monkeypatch, capsys) -> None:
+    files = {"train.7z.001": b"7z\xbc\xaf\x27\x1c" + b"a" * 10, "train.7z.002": b"b" * 10}
+    files["MD5SUMS"] = "".join(f"{hashlib.md5(d).hexdigest()}  {n}\n" for n, d in files.items()).encode()
+    with range_server(files) as (base, _):
+        source = {"title": "7z set", "https": {"base": base, "checksums": "MD5SUMS"}}
+        monkeypatch.setattr("sentry_image.downloads.cli.catalog", lambda: {"sevens": source})
+        assert main(["data", "download", "sevens", "--to", str(tmp_path)]) == 0
+    assert (tmp_path / "train.7z").read_bytes() == files["train.7z.001"] + files["train.7z.002"]
+    assert "extract it with 7-Zip (`7z x" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_one_class_set_is_prepared_with_its_generators(tmp_path: Path, monkeypatch, capsys) -> None:
+    rng = np.random.default_rng(9)
+    for gen in ("dalle3", "firefly"):
+        (tmp_path / "synthbuster" / gen).mkdir(parents=True)
+        for i in range(3):
+            (tmp_path / "synthbuster" / gen / f"{i}.png").write_bytes(encode(generated_like(rng, 32)))
+    source = {"title": "ai only", "zenodo": {"record": "1"}, "label": "ai"}
+    monkeypatch.setattr("sentry_image.downloads.cli.catalog", lambda: {"sb": source})
+    assert main(["data", "prepare", "sb", "--to", str(tmp_path), "--generators", "firefly"]) == 0
+    samples = open_dataset(tmp_path / "manifest.csv")
+    assert [(s.label, s.generator) for s in samples] == [(1, "firefly")] * 3

@@ -5,74 +5,37 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tarfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from http_fixtures import serve_handler
+from http_fixtures import make_handler, range_server, serve_handler
 from sentry_image.downloads.archives import ArchiveError, join_parts, safe_extract, split_groups
 from sentry_image.downloads.disk import NotEnoughSpaceError, check_free_space, free_bytes
+from sentry_image.downloads.https_source import list_zenodo, parse_checksums
 from sentry_image.downloads.resumable import DownloadError, download, part_path
 
 BLOB = bytes(range(256)) * 4000  # 1,024,000 bytes
 
 
-@contextmanager
-def range_server(
-    files: dict[str, bytes], honour_range: bool = True, cut_after: int | None = None
-) -> Iterator[tuple[str, list]]:
-    """Serve ``files`` with HTTP Range support; ``cut_after`` drops the connection after that many body
-    bytes (an interrupted download). Yields the base URL and the list of Range headers seen."""
-    seen: list = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            body = files.get(self.path.lstrip("/"))
-            if body is None:
-                self.send_error(404)
-                return
-            wanted = self.headers.get("Range")
-            seen.append(wanted)
-            start = int(wanted.split("=")[1].split("-")[0]) if (wanted and honour_range) else 0
-            if start >= len(body) and wanted:
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(body)}")
-                self.end_headers()
-                return
-            chunk = body[start:]
-            self.send_response(206 if start else 200)
-            if start:
-                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-            self.send_header("Content-Length", str(len(chunk)))
-            self.end_headers()
-            self.wfile.write(chunk if cut_after is None else chunk[:cut_after])
-
-        def log_message(self, *args) -> None:  # noqa: ANN002
-            pass
-
-    with serve_handler(Handler) as base:
-        yield base, seen
-
-
 def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
 def test_interrupted_download_resumes_to_the_right_bytes(tmp_path: Path) -> None:
     target = tmp_path / "blob.bin"
     with range_server({"blob.bin": BLOB}, cut_after=300_000) as (base, _):
         with pytest.raises(DownloadError, match="run the same command again to resume"):
-            download(f"{base}/blob.bin", target, size=len(BLOB), sha256=sha(BLOB))
+            download(f"{base}/blob.bin", target, size=len(BLOB), digest=sha(BLOB))
     assert not target.exists() and 0 < part_path(target).stat().st_size < len(BLOB)  # never taken as whole
     have = part_path(target).stat().st_size
     progress: list[tuple[int, int | None]] = []
     with range_server({"blob.bin": BLOB}) as (base, seen):
         download(
-            f"{base}/blob.bin", target, size=len(BLOB), sha256=sha(BLOB), progress=lambda d, t: progress.append((d, t))
+            f"{base}/blob.bin", target, size=len(BLOB), digest=sha(BLOB), progress=lambda d, t: progress.append((d, t))
         )
     assert seen == [f"bytes={have}-"]  # only the rest was asked for
     assert target.read_bytes() == BLOB and not part_path(target).exists()
@@ -91,7 +54,7 @@ def test_a_complete_part_file_is_finished_without_a_body(tmp_path: Path) -> None
     target = tmp_path / "blob.bin"
     part_path(target).write_bytes(BLOB)
     with range_server({"blob.bin": BLOB}) as (base, seen):
-        download(f"{base}/blob.bin", target, size=len(BLOB), sha256=sha(BLOB))
+        download(f"{base}/blob.bin", target, size=len(BLOB), digest=sha(BLOB))
     assert seen == [f"bytes={len(BLOB)}-"] and target.read_bytes() == BLOB
 
 
@@ -100,7 +63,7 @@ def test_checksum_mismatch_deletes_and_refuses(tmp_path: Path) -> None:
     bad = BLOB[:-1] + b"\x00"
     with range_server({"blob.bin": bad}) as (base, _):
         with pytest.raises(DownloadError, match="sha256 does not match"):
-            download(f"{base}/blob.bin", target, size=len(BLOB), sha256=sha(BLOB))
+            download(f"{base}/blob.bin", target, size=len(BLOB), digest=sha(BLOB))
     assert not target.exists() and not part_path(target).exists()
 
 
@@ -190,3 +153,92 @@ def test_too_little_disk_space_is_refused_before_anything_starts(tmp_path: Path)
     check_free_space(tmp_path / "not-yet" / "made", 1000)  # fits; the folder need not exist
     with pytest.raises(NotEnoughSpaceError, match="GB free"):
         check_free_space(tmp_path, free + 1)
+
+
+def zip_bytes(members: list[tuple[str, bytes, int]]) -> bytes:
+    """A zip of (name, data, unix mode) members; a mode with S_IFLNK makes the data a link target."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data, mode in members:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+FILE, LINK = 0o100644, 0o120777
+
+
+def test_zip_archives_are_extracted(tmp_path: Path) -> None:
+    archive = tmp_path / "set.zip"
+    archive.write_bytes(zip_bytes([("set/0_real/a.png", b"A" * 300, FILE), ("set/1_fake/b.png", b"B", FILE)]))
+    assert sorted(safe_extract(archive, tmp_path / "out")) == ["set/0_real/a.png", "set/1_fake/b.png"]
+    assert (tmp_path / "out" / "set" / "0_real" / "a.png").read_bytes() == b"A" * 300
+
+
+@pytest.mark.parametrize(
+    ("member", "why"),
+    [
+        (("../escape.txt", b"x", FILE), "outside the destination"),
+        (("/abs/evil", b"x", FILE), "absolute path"),
+        (("link", b"/etc/passwd", LINK), "link that points outside"),
+        (("sub/link", b"../../outside", LINK), "link that points outside"),
+        (("fifo", b"", 0o010644), "device or FIFO"),
+    ],
+)
+def test_hostile_zips_are_refused_whole(tmp_path: Path, member, why: str) -> None:  # noqa: ANN001
+    archive = tmp_path / "evil.zip"
+    archive.write_bytes(zip_bytes([("fine.txt", b"harmless", FILE), member]))
+    with pytest.raises(ArchiveError, match=why):
+        safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out" / "fine.txt").exists()
+
+
+def test_an_archive_whose_files_do_not_fit_is_refused_before_writing(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    monkeypatch.setattr("sentry_image.downloads.disk.shutil.disk_usage", lambda p: shutil._ntuple_diskusage(1, 1, 100))
+    for name, data in (("big.zip", zip_bytes([("a.bin", BLOB, FILE)])), ("big.tar", tar_bytes([(entry("a"), BLOB)]))):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(NotEnoughSpaceError):
+            safe_extract(tmp_path / name, tmp_path / "out")
+    assert not list((tmp_path / "out").iterdir())
+
+
+def test_checksum_files_in_coreutils_and_bsd_form() -> None:
+    md5 = "d41d8cd98f00b204e9800998ecf8427e"
+    sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    text = f"# published\n{sha}  a.tar.gz.00\n{md5} *./b.zip\nSHA256 (c.txt) = {sha.upper()}\n\n"
+    assert parse_checksums(text) == {"a.tar.gz.00": f"sha256:{sha}", "b.zip": f"md5:{md5}", "c.txt": f"sha256:{sha}"}
+    with pytest.raises(DownloadError, match="line 1: not a checksum line"):
+        parse_checksums("<html>please log in</html>")
+    with pytest.raises(DownloadError, match="not a checksum line"):
+        parse_checksums(f"MD5 (c.txt) = {sha}")  # the named algorithm and the digest length disagree
+
+
+def test_md5_checksums_verify_downloads(tmp_path: Path) -> None:
+    good = f"md5:{hashlib.md5(BLOB).hexdigest()}"
+    with range_server({"blob.bin": BLOB}) as (base, _):
+        assert download(f"{base}/blob.bin", tmp_path / "a", digest=good).read_bytes() == BLOB
+        with pytest.raises(DownloadError, match="md5 does not match"):
+            download(f"{base}/blob.bin", tmp_path / "b", digest="md5:" + "0" * 32)
+    assert not (tmp_path / "b").exists() and not part_path(tmp_path / "b").exists()
+
+
+def test_zenodo_record_listing(tmp_path: Path) -> None:
+    record = {
+        "files": [
+            {"key": "set.zip", "size": 3, "checksum": "md5:abc", "links": {"self": "https://z/api/f/set.zip/content"}},
+            {"key": "README.md", "size": 1, "checksum": "md5:def", "links": {"self": "https://z/api/f/README.md"}},
+        ]
+    }
+    routes = {"/api/records/42": (200, {"Content-Type": "application/json"}, json.dumps(record).encode())}
+    routes["/api/records/7"] = (200, {}, b'{"hits": []}')
+    with serve_handler(make_handler(routes)) as base:
+        files = list_zenodo("42", base)
+        assert [(f.path, f.size, f.digest) for f in files] == [("README.md", 1, "md5:def"), ("set.zip", 3, "md5:abc")]
+        assert files[1].url == "https://z/api/f/set.zip/content"
+        with pytest.raises(DownloadError, match="unexpected listing"):
+            list_zenodo("7", base)
+        with pytest.raises(DownloadError, match="HTTP 404"):
+            list_zenodo("8", base)

@@ -17,16 +17,16 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from sentry_image.atomic_files import atomic_write_text
-from sentry_image.downloads.archives import join_parts, safe_extract, split_groups
+from sentry_image.downloads.archives import EXTRACTABLE, join_parts, member_problem, safe_extract, split_groups
 from sentry_image.downloads.disk import check_free_space
-from sentry_image.downloads.hub import RemoteFile, auth_headers, list_files
-from sentry_image.downloads.resumable import download
+from sentry_image.downloads.https_source import ZENODO, list_https, list_zenodo
+from sentry_image.downloads.hub import auth_headers, list_files
+from sentry_image.downloads.remote import RemoteFile, file_problem
+from sentry_image.downloads.resumable import DownloadError, download
 from sentry_image.errors import SentryError
 from sentry_image.paths import data_dir
-from sentry_image.registry.card import sha256_file
 
-LISTING = ".sentry-files.json"  # what was downloaded: paths, sizes, sha256s (verify reads it offline)
-TARBALL = (".tar", ".tar.gz", ".tgz")
+LISTING = ".sentry-files.json"  # what was downloaded: paths, sizes, checksums (verify reads it offline)
 
 
 def catalog() -> dict[str, dict[str, Any]]:
@@ -42,7 +42,7 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     actions.add_parser("list", help="the datasets known here, with size, license and citation")
     for name, help_text in (
         ("download", "download (resumable), join split archives and extract them safely"),
-        ("verify", "check downloaded files against their sizes and sha256s; list what is missing or corrupt"),
+        ("verify", "check downloaded files against their sizes and checksums; list what is missing or corrupt"),
         ("prepare", "write the manifest.csv that train and eval read"),
     ):
         a = actions.add_parser(name, help=help_text)
@@ -84,9 +84,36 @@ def show_catalog(sources: dict[str, dict[str, Any]]) -> None:
     for col in ("name", "what", "size", "license", "where"):
         table.add_column(col, overflow="fold")
     for name, s in sorted(sources.items()):
-        where = f"huggingface.co/datasets/{s['hub']['repo']}" if "hub" in s else "by hand (see `data download`)"
-        table.add_row(name, s["title"], s.get("size", "?"), s.get("license", "?"), where)
+        table.add_row(name, s["title"], s.get("size", "?"), s.get("license", "?"), where(s))
     Console().print(table)
+
+
+def where(source: dict[str, Any]) -> str:
+    """Where a source's files live, in a few words."""
+    if "hub" in source:
+        return f"huggingface.co/datasets/{source['hub']['repo']}"
+    if "zenodo" in source:
+        return f"zenodo.org/records/{source['zenodo']['record']}"
+    if "https" in source:
+        return source["https"]["base"]
+    return "by hand (see `data download`)"
+
+
+def remote_files(source: dict[str, Any]) -> list[RemoteFile]:
+    """The files a source publishes, wherever it lives; each path checked to stay inside the folder."""
+    if "hub" in source:
+        hub = source["hub"]
+        files = list_files(hub["repo"], hub["paths"], hub.get("revision", "main"))
+    elif "zenodo" in source:
+        files = list_zenodo(source["zenodo"]["record"], source["zenodo"].get("api", ZENODO))
+    else:
+        https = source["https"]
+        files = list_https(https["base"], https["checksums"], https.get("files"))
+    for f in files:  # a listing names where each file goes: it must not lead out of the dataset folder
+        problem = member_problem(f.path, Path("/dataset"))
+        if problem or not f.path:
+            raise DownloadError(f"the source lists {f.path!r}, which {problem or 'is empty'}; nothing downloaded")
+    return files
 
 
 def selected(files: list[RemoteFile], keep: list[str]) -> list[RemoteFile]:
@@ -98,11 +125,10 @@ def selected(files: list[RemoteFile], keep: list[str]) -> list[RemoteFile]:
 
 def download_source(name: str, source: dict[str, Any], folder: Path, keep: list[str], console: Console) -> int:
     """Download, join and extract; every step can be rerun and skips what is already done."""
-    if "hub" not in source:
+    if "manual" in source:
         console.print(f"{name}: {source['manual']}")
         return 1
-    hub = source["hub"]
-    files = selected(list_files(hub["repo"], hub["paths"], hub.get("revision", "main")), keep)
+    files = selected(remote_files(source), keep)
     if not files:
         raise SentryError(f"{name}: nothing to download for --generators {','.join(keep)}")
     total = sum(f.size or 0 for f in files)
@@ -125,7 +151,7 @@ def download_source(name: str, source: dict[str, Any], folder: Path, keep: list[
             def advance(done: int, size: int | None, task: int = task) -> None:
                 progress.update(task, completed=done, total=size)
 
-            download(f.url, folder / f.path, size=f.size, sha256=f.sha256, headers=headers, progress=advance)
+            download(f.url, folder / f.path, size=f.size, digest=f.digest, headers=headers, progress=advance)
             progress.update(overall, advance=f.size or 0)
             progress.remove_task(task)
     extract_all(folder, [f.path for f in files], console)
@@ -134,14 +160,15 @@ def download_source(name: str, source: dict[str, Any], folder: Path, keep: list[
 
 
 def extract_all(folder: Path, paths: list[str], console: Console) -> None:
-    """Join split archives and extract every tarball next to itself (once: a stamp file remembers)."""
+    """Join split archives and extract every tar and zip next to itself (once: a stamp file remembers).
+    7-Zip archives are joined and left for 7-Zip, with the command to run."""
     by_dir: dict[Path, list[str]] = {}
     for p in paths:
         by_dir.setdefault((folder / p).parent, []).append(Path(p).name)
     for directory, names in sorted(by_dir.items()):
-        archives = [directory / n for n in names if n.endswith(TARBALL)]
+        archives = [directory / n for n in names if n.lower().endswith((*EXTRACTABLE, ".7z"))]
         for joined, pieces in split_groups(names).items():
-            if joined.endswith(TARBALL):
+            if joined.lower().endswith((*EXTRACTABLE, ".7z")):
                 target = directory / joined
                 if not target.is_file():
                     join_parts([directory / p for p in pieces], target)
@@ -149,6 +176,12 @@ def extract_all(folder: Path, paths: list[str], console: Console) -> None:
         for archive in archives:
             stamp = directory / f".extracted-{archive.name}"
             if stamp.is_file():
+                continue
+            if archive.name.lower().endswith(".7z"):
+                console.print(
+                    f"[yellow]not extracted:[/] {archive.relative_to(folder)} is a 7-Zip archive; "
+                    f"extract it with 7-Zip (`7z x {archive} -o{directory}`), then run `data prepare`"
+                )
                 continue
             console.print(f"extracting {archive.relative_to(folder)}")
             safe_extract(archive, directory)
@@ -162,12 +195,10 @@ def verify_folder(folder: Path, console: Console) -> int:
         raise SentryError(f"{folder}: nothing downloaded here (no {LISTING}); run `data download` first")
     missing, corrupt, ok = [], [], 0
     for entry in json.loads(listing.read_text(encoding="utf-8")):
-        path = folder / entry["path"]
-        if not path.is_file():
+        problem = file_problem(folder / entry["path"], entry["size"], entry["digest"])
+        if problem == "missing":
             missing.append(entry["path"])
-        elif (entry["size"] is not None and path.stat().st_size != entry["size"]) or (
-            entry["sha256"] is not None and sha256_file(path) != entry["sha256"]
-        ):
+        elif problem == "corrupt":
             corrupt.append(entry["path"])
         else:
             ok += 1
@@ -183,12 +214,17 @@ def prepare(
 ) -> int:
     """Write ``folder/manifest.csv`` (optionally a subset) for ``train`` and ``eval``."""
     from sentry_image.training.datasets import open_dataset
+    from sentry_image.training.datasets.folders import read_one_label
+    from sentry_image.training.datasets.sample import label_from_value
 
     manifest = folder / "manifest.csv"
     if manifest.is_file():
         manifest.unlink()  # rebuilt from the images themselves
     try:
-        samples = open_dataset(folder, source.get("split", ""))
+        if "label" in source:  # a set of one class only (Synthbuster: AI images, one folder per generator)
+            samples = list(read_one_label(folder, label_from_value(source["label"])))
+        else:
+            samples = open_dataset(folder, source.get("split", ""))
     except (ValueError, FileNotFoundError) as exc:
         raise SentryError(f"{folder}: {exc}") from exc
     if keep:

@@ -5,19 +5,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
+from sentry_image.downloads.remote import RemoteFile
 from sentry_image.downloads.resumable import DownloadError
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """One file to fetch: where it goes (its path in the repository), its URL, size and sha256."""
-
-    path: str
-    url: str
-    size: int | None
-    sha256: str | None
 
 
 def endpoint() -> str:
@@ -51,8 +41,8 @@ def list_files(repo: str, paths: list[str], revision: str = "main") -> list[Remo
                 if not isinstance(entry, RepoFile):
                     continue
                 url = hf_hub_url(repo, entry.path, repo_type="dataset", revision=revision, endpoint=base)
-                sha = entry.lfs.sha256 if entry.lfs is not None else None
-                out.append(RemoteFile(entry.path, url, entry.size, sha))
+                digest = f"sha256:{entry.lfs.sha256}" if entry.lfs is not None else None
+                out.append(RemoteFile(entry.path, url, entry.size, digest))
     except Exception as exc:  # noqa: BLE001 - huggingface_hub raises many kinds (HTTP, offline, gated)
         raise DownloadError(f"cannot list {repo} on {base}: {exc}") from exc
     return sorted(out, key=lambda f: f.path)

@@ -2,7 +2,7 @@
 
 Bytes go to ``NAME.part`` beside the target; an interrupted download (Ctrl-C, a dropped connection)
 leaves the ``.part`` file, and the next call asks the server for the rest with an HTTP Range request.
-Only a download whose size (and sha256, when known) checks out is renamed to its final name.
+Only a download whose size (and published checksum, when known) checks out is renamed to its final name.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import requests
 
 from sentry_image.atomic_files import fsync_dir
+from sentry_image.downloads.remote import digest_matches, file_problem
 from sentry_image.errors import SentryError
-from sentry_image.registry.card import sha256_file
 
 NET_CHUNK = 1 << 16  # bytes per network read: an interruption loses at most this much
 
@@ -46,22 +46,18 @@ def download(
     url: str,
     target: Path,
     size: int | None = None,
-    sha256: str | None = None,
+    digest: str | None = None,
     headers: dict[str, str] | None = None,
     progress: Callable[[int, int | None], None] | None = None,
     timeout: float = 30.0,
 ) -> Path:
     """Download ``url`` to ``target``, resuming a ``.part`` file left by an earlier try.
 
-    ``size`` and ``sha256``, when given, must match or nothing is renamed (a wrong ``.part`` is deleted
+    ``size`` and ``digest`` (``ALGO:HEX``), when given, must match or nothing is renamed (a wrong ``.part`` is deleted
     so that the next try starts over). ``progress(done_bytes, total_bytes)`` is called as bytes arrive.
     """
     target = Path(target)
-    if (
-        target.is_file()
-        and (size is None or target.stat().st_size == size)
-        and (sha256 is None or sha256_file(target) == sha256)
-    ):
+    if file_problem(target, size, digest) is None:
         return target
     part = part_path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -101,9 +97,10 @@ def download(
         if have > want:
             part.unlink()
         raise DownloadError(f"{url}: got {have:,} of {want:,} bytes; run the same command again to resume")
-    if sha256 is not None and sha256_file(part) != sha256:
+    if not digest_matches(part, digest):
         part.unlink()
-        raise DownloadError(f"{url}: sha256 does not match the published checksum; the file was deleted")
+        algorithm = (digest or "").partition(":")[0]
+        raise DownloadError(f"{url}: {algorithm} does not match the published checksum; the file was deleted")
     os.replace(part, target)
     fsync_dir(target.parent)
     return target

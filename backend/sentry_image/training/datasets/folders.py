@@ -46,8 +46,24 @@ def read_label_folders(root: Path, split: str = "") -> Iterator[Sample]:
 
 
 def looks_like_label_folders(root: Path) -> bool:
-    """True when some folder under ``root`` (up to three levels) is named like a label."""
-    for depth in ("*", "*/*", "*/*/*"):
+    """True when some folder under ``root`` (up to five levels: ForenSynths' test set unpacks to
+    ``CNN_synth_testset/<generator>/<class>/0_real``) is named like a label."""
+    for depth in ("*", "*/*", "*/*/*", "*/*/*/*", "*/*/*/*/*"):
         if any(p.is_dir() and label_from_name(p.name) is not None for p in root.glob(depth)):
             return True
     return False
+
+
+def read_one_label(root: Path, label: int) -> Iterator[Sample]:
+    """Samples from a folder whose images all carry ``label`` (e.g. Synthbuster: AI images only, one folder
+    per generator); each image's folder name is its generator (AI) or category (real)."""
+    for f in image_files(root):
+        name = f.parent.name if f.parent != root else root.name
+        yield Sample(
+            key=str(f),
+            label=label,
+            generator=name if label else "",
+            family=name.lower() if label else "",
+            category="" if label else name,
+            source=name,
+        )
