@@ -1,4 +1,5 @@
-"""The built-in default model on the shared validation split: it must score AI images above real ones.
+"""The built-in models (the float default for CUDA, its int8 copy, the default on the CPU) on the shared
+validation split: each must score AI images above real ones.
 
 Skipped (with the reason) when ../shared/data is absent; CI has it."""
 
@@ -14,24 +15,31 @@ from conftest import SHARED_DATA
 from sentry_image.engine.decode import decode_image
 from sentry_image.engine.detector import Detector
 from sentry_image.paths import BUILTIN_MODELS_DIR
+from sentry_image.registry.card import weights_file
 from sentry_image.registry.store import ModelStore
 from sentry_image.training.datasets import open_dataset
 
 pytestmark = pytest.mark.skipif(not SHARED_DATA.is_file(), reason="../shared/data/manifest.csv is not present")
 
 
-@pytest.fixture(scope="module")
-def builtin_detector() -> Detector:
-    models = [m for m in ModelStore(builtin_dir=BUILTIN_MODELS_DIR).list() if m.builtin]
-    assert models, "no built-in model ships in the package"
-    return Detector.from_folder(models[0].folder, device="cpu")
+BUILTIN = [m for m in ModelStore(builtin_dir=BUILTIN_MODELS_DIR).list() if m.builtin and m.part_of is None]
+
+
+def test_both_builtin_models_ship() -> None:
+    assert sorted(m.card.get("format", "safetensors") for m in BUILTIN) == ["onnx", "safetensors"]
+
+
+@pytest.fixture(scope="module", params=[m.id for m in BUILTIN])
+def builtin_detector(request: pytest.FixtureRequest) -> Detector:
+    return Detector.from_folder(next(m.folder for m in BUILTIN if m.id == request.param), device="cpu")
 
 
 def test_builtin_model_is_small_and_described(builtin_detector: Detector) -> None:
     card = builtin_detector.card
-    weights = next(BUILTIN_MODELS_DIR.glob("*/model.safetensors"))
-    assert weights.stat().st_size <= 20 * 1024 * 1024
+    folder = next(m.folder for m in BUILTIN if m.id == card["id"])
+    assert (folder / weights_file(card)).stat().st_size <= 20 * 1024 * 1024
     assert card["metrics"]["val"]["roc_auc"] > 0.5 and card["training"]["config"]["arch"]
+    assert card["metrics"]["format_matched_val"]["roc_auc"] > 0.5 and card["limitations"]
 
 
 def test_builtin_model_scores_shared_val_in_the_expected_direction(builtin_detector: Detector) -> None:

@@ -19,6 +19,7 @@ import requests
 from PIL import Image
 
 from conftest import encode, free_port, generated_like, photo_like, wait_until_loaded
+from sentry_image.registry.card import sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -39,13 +40,14 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(tmp_path_factory.mktemp("bundle"), archive=False)
 
 
-def builtin_scores(images: list[Image.Image]) -> list[float]:
-    """What the full install (PyTorch) says with the built-in model."""
+def builtin_scores(images: list[Image.Image], model_id: str) -> list[float]:
+    """What the full install says with a built-in model: on PyTorch, where the model has PyTorch weights."""
     from sentry_image.engine.detector import Detector
     from sentry_image.registry.store import ModelStore
 
-    detector = Detector.from_folder(ModelStore().list()[0].folder, backend="torch")
-    return [s.score for s in detector.score(images)]
+    model = ModelStore().get(model_id)
+    backend = "onnx" if model.card.get("format") == "onnx" else "torch"
+    return [s.score for s in Detector.from_folder(model.folder, backend=backend).score(images)]
 
 
 def test_bundle_has_no_pytorch_and_ships_the_onnx_export(bundle: Path) -> None:
@@ -54,10 +56,10 @@ def test_bundle_has_no_pytorch_and_ships_the_onnx_export(bundle: Path) -> None:
     assert not (internal / "torch").exists() and not (internal / "timm").exists()
     cards = list((internal / "sentry_image" / "builtin_models").glob("*/model.json"))
     assert cards
-    for card_path in cards:
+    for card_path in cards:  # every built-in model runs here: its ONNX export, or its model.onnx is the model
         card = json.loads(card_path.read_text())
-        assert card["onnx"]["weights_sha256"] == card["sha256"]
-        assert (card_path.parent / "model.onnx").is_file()
+        onnx_sha = card["sha256"] if card.get("format") == "onnx" else card["onnx"]["sha256"]
+        assert sha256_file(card_path.parent / "model.onnx") == onnx_sha
 
 
 def test_bundle_is_pruned_to_what_the_app_loads(bundle: Path) -> None:
@@ -68,7 +70,8 @@ def test_bundle_is_pruned_to_what_the_app_loads(bundle: Path) -> None:
     assert (qt / "libexec" / "QtWebEngineProcess").is_file()
 
 
-def test_bundled_check_gives_the_full_install_scores(bundle: Path, sentry_home: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("model_id", ["sentry-effnet-lite1", "sentry-effnet-lite1-int8"])
+def test_bundled_check_gives_the_full_install_scores(bundle: Path, sentry_home: Path, tmp_path: Path, model_id) -> None:
     rng = np.random.default_rng(11)
     images = [photo_like(rng, 300), generated_like(rng, 288)]
     paths = []
@@ -76,7 +79,7 @@ def test_bundled_check_gives_the_full_install_scores(bundle: Path, sentry_home: 
         paths.append(tmp_path / f"{i}.png")
         paths[-1].write_bytes(encode(img))
     r = subprocess.run(
-        [str(bundle / "sentry-image"), "check", "--json", *map(str, paths)],
+        [str(bundle / "sentry-image"), "check", "--json", "--model", model_id, *map(str, paths)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -84,7 +87,7 @@ def test_bundled_check_gives_the_full_install_scores(bundle: Path, sentry_home: 
     )
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    np.testing.assert_allclose([row["pixel_score"] for row in rows], builtin_scores(images), atol=1e-4)
+    np.testing.assert_allclose([row["pixel_score"] for row in rows], builtin_scores(images, model_id), atol=1e-4)
     for row in rows:
         assert not [e for e in row["evidence"] if e["signal"] == "analyzer_error"], row["evidence"]
 
@@ -110,7 +113,9 @@ def test_bundled_service_answers_on_onnx(bundle: Path, sentry_home: Path) -> Non
             timeout=60,
         )
         assert r.status_code == 200, r.text
-        assert abs(r.json()["results"][0]["pixel_score"] - builtin_scores([img])[0]) < 1e-4
+        result = r.json()["results"][0]
+        assert result["model"] == "sentry-effnet-lite1-int8"  # the default on a machine without CUDA
+        assert abs(result["pixel_score"] - builtin_scores([img], result["model"])[0]) < 1e-4
         assert requests.post(f"{base}/detect", data=encode(img), timeout=10).status_code == 401
     finally:
         proc.terminate()

@@ -2,6 +2,7 @@
 Runtime, which ran the built-in model's forward pass about 4x faster than PyTorch on this project's
 2-core CPU machines (reports/README.md, ``benchmarks/latency.py --backend``); PyTorch on CPU when no
 ONNX export can be had. The bundled app has no PyTorch, so it runs models that ship an ONNX export.
+An ONNX-only model (an int8 quantisation) runs on ONNX Runtime on the CPU even where a GPU is present.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from sentry_image.engine.backends import BACKENDS, Backend, OnnxBackend, TorchBackend, onnxruntime_installed
 from sentry_image.engine.device import resolve_device, torch_installed
 from sentry_image.errors import ModelError
-from sentry_image.registry.card import read_card
+from sentry_image.registry.card import onnx_only, read_card
 from sentry_image.registry.loading import load_model_folder, verify_folder
 from sentry_image.registry.onnx_export import onnx_for
 
@@ -29,6 +30,11 @@ def open_backend(folder: Path, device: str = "auto", backend: str = "auto") -> t
         raise ValueError("the ONNX backend runs on the CPU; use --backend torch for CUDA")
     card = read_card(folder)
     have_ort = onnxruntime_installed()
+    if onnx_only(card):
+        if backend == "torch" or not have_ort:
+            raise ModelError(f"model {card['id']!r} is ONNX-only: it needs ONNX Runtime (and runs on the CPU)")
+        verify_folder(folder, card)
+        return OnnxBackend(onnx_for(folder, card)), card
     if backend == "onnx" or (backend == "auto" and dev == "cpu" and have_ort):
         verify_folder(folder, card)
         path = onnx_for(folder, card) if have_ort else None

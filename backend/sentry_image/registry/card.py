@@ -1,7 +1,10 @@
 """The model card (``model.json``): what a model is, how to feed it, how to read its output.
 
 A model folder holds ``model.safetensors`` and ``model.json``, and may hold ``model.onnx`` (an
-export of the same weights, named in the card's ``onnx`` entry). A fused model (architecture
+export of the same weights, named in the card's ``onnx`` entry). An ONNX-only model (card
+``"format": "onnx"``, e.g. an int8 quantisation made by ``sentry-image models quantize``) holds
+``model.onnx`` in place of the safetensors weights; the card's ``sha256`` is then the ONNX file's, and
+it runs on ONNX Runtime only (on the CPU). A fused model (architecture
 ``fusion``, ``engine/fusion.py``) holds its combiner's weights and its parts, each a model folder of its
 own, under ``parts/``; it has no ``input`` of its own. The card is validated against ``CARD_SCHEMA``
 before anything else is trusted.
@@ -82,6 +85,16 @@ CARD_SCHEMA: dict[str, Any] = {
         "metrics": {"type": "object"},
         "license": {"type": "string"},
         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "format": {
+            "enum": ["safetensors", "onnx"],
+            "description": "what holds the weights: model.safetensors (default) or model.onnx alone",
+        },
+        "derived_from": {
+            "type": "object",
+            "description": "the model this one was made from (quantisation), and how",
+            "required": ["id", "sha256", "method"],
+            "properties": {"id": {"type": "string"}, "sha256": {"type": "string"}, "method": {"type": "string"}},
+        },
         "onnx": {
             "type": "object",
             "description": "an ONNX export of the weights beside them (model.onnx), for runs without PyTorch",
@@ -143,19 +156,33 @@ def write_card(folder: Path, card: dict[str, Any]) -> None:
     atomic_write_text(folder / CARD_FILE, json.dumps(card, indent=2, sort_keys=False) + "\n")
 
 
+def onnx_only(card: dict[str, Any]) -> bool:
+    """True for a model whose weights are its ``model.onnx`` alone (no PyTorch weights)."""
+    return card.get("format") == "onnx"
+
+
+def weights_file(card: dict[str, Any]) -> str:
+    """The file that holds the model's weights, whose sha256 the card records."""
+    return ONNX_FILE if onnx_only(card) else WEIGHTS_FILE
+
+
 def shipped_onnx(folder: Path, card: dict[str, Any]) -> Path | None:
-    """The folder's own ``model.onnx`` when the card names it and it is the export of these weights.
+    """The folder's own ``model.onnx`` when the card names it and it is the export of these weights (or,
+    for an ONNX-only model, is the weights).
 
     Raises ``ModelError`` when the card names an export that is missing or does not match."""
-    entry = card.get("onnx")
-    if not entry:
+    if onnx_only(card):
+        expected = card["sha256"]
+    elif card.get("onnx"):
+        if card["onnx"]["weights_sha256"] != card["sha256"]:
+            raise ModelError(f"{folder / ONNX_FILE}: exported from other weights than the card's")
+        expected = card["onnx"]["sha256"]
+    else:
         return None
     path = folder / ONNX_FILE
     if not path.is_file():
         raise ModelError(f"{folder}: the card names {ONNX_FILE}, which is missing")
-    if entry["weights_sha256"] != card["sha256"]:
-        raise ModelError(f"{path}: exported from other weights than the card's")
     digest = sha256_file(path)
-    if digest != entry["sha256"]:
-        raise ModelError(f"{path}: sha256 {digest} does not match the card's {entry['sha256']}")
+    if digest != expected:
+        raise ModelError(f"{path}: sha256 {digest} does not match the card's {expected}")
     return path

@@ -26,7 +26,9 @@ def add_models_parser(sub: argparse._SubParsersAction) -> None:
         a = acts.add_parser(name, help=helptext)
         a.add_argument("id")
         a.set_defaults(func=run_models)
-    a = acts.add_parser("import", help="validate and install a model folder (model.json + model.safetensors)")
+    a = acts.add_parser(
+        "import", help="validate and install a model folder (model.json + model.safetensors or, ONNX-only, model.onnx)"
+    )
     a.add_argument("path")
     a.set_defaults(func=run_models)
     a = acts.add_parser(
@@ -59,7 +61,7 @@ def run_models(args: argparse.Namespace) -> int:
                     s["architecture"],
                     f"{s['size_bytes'] / 1e6:.1f} MB",
                     f"{auc:.3f}" if auc is not None else "-",
-                    "built-in" if m.builtin else "user",
+                    ("built-in" if m.builtin else "user") + (", int8 ONNX" if m.card.get("format") == "onnx" else ""),
                 )
             out.print(table if store.list() else "no models installed")
         elif args.action == "info":
@@ -84,7 +86,10 @@ def run_models(args: argparse.Namespace) -> int:
 
             folder = store.folder_for(args.model)
             card = export_into_folder(folder)
-            out.print(f"wrote {folder / 'model.onnx'} (sha256 {card['onnx']['sha256'][:12]}…)")
+            if "onnx" in card:
+                out.print(f"wrote {folder / 'model.onnx'} (sha256 {card['onnx']['sha256'][:12]}…)")
+            else:
+                out.print(f"{card['id']}: nothing to export (its model.onnx is the model, or each part has its own)")
         elif args.action == "use":
             store.use(args.id)
             out.print(f"active model: {args.id}")

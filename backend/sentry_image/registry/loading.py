@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from sentry_image.atomic_files import atomic_path
 from sentry_image.errors import ModelError
-from sentry_image.registry.card import FUSION, WEIGHTS_FILE, read_card, sha256_file, shipped_onnx
+from sentry_image.registry.card import (
+    FUSION,
+    WEIGHTS_FILE,
+    onnx_only,
+    read_card,
+    sha256_file,
+    shipped_onnx,
+    weights_file,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -16,9 +24,9 @@ if TYPE_CHECKING:
 def verify_folder(folder: Path, card: dict[str, Any] | None = None) -> dict[str, Any]:
     """Check what needs no PyTorch: the card (schema) and the weights' sha256. Returns the card."""
     card = card or read_card(folder)
-    weights = folder / WEIGHTS_FILE
+    weights = folder / weights_file(card)
     if not weights.is_file():
-        raise ModelError(f"{folder}: no {WEIGHTS_FILE}")
+        raise ModelError(f"{folder}: no {weights.name}")
     digest = sha256_file(weights)
     if digest != card["sha256"]:
         raise ModelError(f"{weights}: sha256 {digest} does not match the card's {card['sha256']}")
@@ -39,7 +47,7 @@ def check_model_folder(folder: Path) -> dict[str, Any]:
         for part in part_folders(folder, card).values():
             check_model_folder(part)
         return card
-    if torch_installed():
+    if torch_installed() and not onnx_only(card):
         return load_model_folder(folder)[1]
     from sentry_image.engine.backends import OnnxBackend
 
@@ -63,6 +71,8 @@ def load_model_folder(folder: Path) -> tuple[nn.Module, dict[str, Any]]:
     from sentry_image.models import build_model, known_architectures
 
     card = read_card(folder)
+    if onnx_only(card):
+        raise ModelError(f"model {card['id']!r} is ONNX-only (model.onnx, no PyTorch weights): it runs on ONNX Runtime")
     arch = card["architecture"]["name"]
     if arch not in known_architectures():
         raise ModelError(f"unknown architecture {arch!r}; known: {', '.join(known_architectures())}")

@@ -18,7 +18,7 @@ import numpy as np
 from sentry_image import paths
 from sentry_image.atomic_files import atomic_path
 from sentry_image.errors import ModelError
-from sentry_image.registry.card import ONNX_FILE, sha256_file, shipped_onnx, write_card
+from sentry_image.registry.card import ONNX_FILE, onnx_only, sha256_file, shipped_onnx, write_card
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,8 @@ def export_into_folder(folder: Path) -> dict[str, Any]:
         for part in part_folders(folder, card).values():
             export_into_folder(part)
         return card
+    if onnx_only(card):
+        return card  # its model.onnx is the model
     _export(folder, folder / ONNX_FILE)
     card["onnx"] = {"sha256": sha256_file(folder / ONNX_FILE), "weights_sha256": card["sha256"], "opset": OPSET}
     write_card(folder, card)

@@ -23,7 +23,16 @@ from typing import Any
 from sentry_image import paths
 from sentry_image.atomic_files import fsync_dir
 from sentry_image.errors import ModelError, NoModelError
-from sentry_image.registry.card import CARD_FILE, FUSION, ONNX_FILE, PARTS_DIR, WEIGHTS_FILE, read_card
+from sentry_image.registry.card import (
+    CARD_FILE,
+    FUSION,
+    ONNX_FILE,
+    PARTS_DIR,
+    WEIGHTS_FILE,
+    onnx_only,
+    read_card,
+    weights_file,
+)
 from sentry_image.registry.loading import check_model_folder
 from sentry_image.settings import load_settings, update_settings
 
@@ -49,7 +58,7 @@ class InstalledModel:
             "builtin": self.builtin,
             "part_of": self.part_of,
             "license": c["license"],
-            "size_bytes": sum(p.stat().st_size for p in self.folder.rglob(WEIGHTS_FILE)),
+            "size_bytes": sum(p.stat().st_size for p in self.folder.rglob(weights_file(c))),
             "thresholds": c["thresholds"],
             "metrics": c.get("metrics", {}).get("val", {}),
         }
@@ -136,12 +145,27 @@ class ModelStore:
         return self.get(ref).folder
 
     def active_id(self) -> str | None:
-        """The selected model id, else the first built-in model, else any model, else None."""
+        """The selected model id, else the default (``default_id``), else None."""
         models = self.list()
         wanted = load_settings().get("active_model")
         if wanted and any(m.id == wanted for m in models):
             return str(wanted)
-        return models[0].id if models else None
+        return self.default_id(models)
+
+    @staticmethod
+    def default_id(models: list[InstalledModel]) -> str | None:
+        """The model used when none is selected: the first built-in one that suits this machine (an int8
+        ONNX-only model on the CPU, where it is about 3x faster at the same accuracy; one with PyTorch
+        weights where CUDA is available), else the first built-in model, else any model, else None."""
+        from sentry_image.engine.device import cuda_available
+
+        builtin = [m for m in models if m.builtin and m.part_of is None]
+        want_int8 = not cuda_available()
+        suited = [m for m in builtin if onnx_only(m.card) == want_int8]
+        for group in (suited, builtin, models):
+            if group:
+                return group[0].id
+        return None
 
     def active(self) -> InstalledModel:
         """The active model; ``NoModelError`` when none is installed."""
@@ -163,7 +187,7 @@ class ModelStore:
     def import_folder(self, source: Path) -> InstalledModel:
         """Validate and copy a model folder into the user store; refuses duplicates and bad models."""
         source = Path(source)
-        if source.is_file() and source.name in (CARD_FILE, WEIGHTS_FILE):
+        if source.is_file() and source.name in (CARD_FILE, WEIGHTS_FILE, ONNX_FILE):
             source = source.parent
         if not source.is_dir():
             raise ModelError(f"{source}: not a model folder (expected a folder with {CARD_FILE} and {WEIGHTS_FILE})")
@@ -173,7 +197,8 @@ class ModelStore:
         self.user_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".import-", dir=self.user_dir))
         try:
-            for name in (CARD_FILE, WEIGHTS_FILE, *([ONNX_FILE] if "onnx" in card else [])):
+            own = [ONNX_FILE] if onnx_only(card) else [WEIGHTS_FILE, *([ONNX_FILE] if "onnx" in card else [])]
+            for name in (CARD_FILE, *own):
                 shutil.copy2(source / name, staging / name)
             if (source / PARTS_DIR).is_dir():  # a fused model's parts (checked again in staging below)
                 if any(p.is_symlink() for p in (source / PARTS_DIR).rglob("*")):

@@ -156,3 +156,57 @@ def run_train(args: argparse.Namespace) -> int:
     )
     train(cfg)
     return 0
+
+
+def add_quantize_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``quantize`` subcommand."""
+    p = sub.add_parser(
+        "quantize",
+        help="make an int8 copy of a model for fast CPU inference, calibrated and measured on its own",
+        description="Static int8 quantisation with ONNX Runtime: activation ranges from --data's train split, "
+        "temperature, shift and the badge point from its val split, both protocols measured on val into the card.",
+    )
+    p.add_argument("--model", required=True, help="installed model id or model folder to quantise")
+    p.add_argument("--data", required=True, help="dataset with train and val splits")
+    p.add_argument("--out", required=True, help="folder of the int8 model")
+    p.add_argument("--model-id", required=True)
+    p.add_argument("--model-name", default="")
+    p.add_argument("--calibration-images", type=int, default=64, help="train images whose tiles set the ranges")
+    p.add_argument(
+        "--method",
+        default="Percentile",
+        choices=("Percentile", "MinMax", "Entropy"),
+        help="how activation ranges are chosen",
+    )
+    p.add_argument("--val-limit", type=int, default=0, help="calibrate and measure on at most this many val images")
+    p.set_defaults(func=run_quantize)
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    """Quantise, calibrate and measure; write the int8 model folder."""
+    if not torch_installed():
+        print(f"error: quantising needs the training set: {TRAIN_INSTALL}", file=sys.stderr)
+        return 2
+    from pathlib import Path
+
+    from sentry_image.errors import SentryError
+    from sentry_image.registry.store import ModelStore
+    from sentry_image.training.quantize import quantize_model
+
+    try:
+        source = ModelStore().folder_for(args.model)
+        out = quantize_model(
+            source,
+            args.data,
+            Path(args.out),
+            args.model_id,
+            args.model_name,
+            calibration_images=args.calibration_images,
+            method=args.method,
+            val_limit=args.val_limit,
+        )
+    except (SentryError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}; install it with `sentry-image models import {out}`")
+    return 0
