@@ -63,6 +63,7 @@ def test_the_store_imports_lists_and_uses_it(int8_model: Path, store_with_model:
     store_with_model.import_folder(int8_model)
     listed = {m.id: m.summary() for m in store_with_model.list()}
     assert listed["tiny-npr-int8"]["size_bytes"] == (int8_model / ONNX_FILE).stat().st_size
+    assert (listed["tiny-npr-int8"]["format"], listed["tiny-npr"]["format"]) == ("onnx", "safetensors")
     store_with_model.use("tiny-npr-int8")
     assert store_with_model.active_id() == "tiny-npr-int8"
 
@@ -95,7 +96,7 @@ def test_the_cli_shows_and_leaves_it_as_it_is(int8_model: Path, store_with_model
     assert main(["models", "info", "tiny-npr-int8"]) == 0
     assert json.loads(capsys.readouterr().out)["derived_from"]["id"] == "tiny-npr"
     assert main(["models", "list"]) == 0
-    assert "int8" in capsys.readouterr().out
+    assert "ONNX" in capsys.readouterr().out
     assert main(["models", "export-onnx", "tiny-npr-int8"]) == 0
     assert "nothing to export" in capsys.readouterr().out
 

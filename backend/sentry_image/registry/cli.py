@@ -61,7 +61,7 @@ def run_models(args: argparse.Namespace) -> int:
                     s["architecture"],
                     f"{s['size_bytes'] / 1e6:.1f} MB",
                     f"{auc:.3f}" if auc is not None else "-",
-                    ("built-in" if m.builtin else "user") + (", int8 ONNX" if m.card.get("format") == "onnx" else ""),
+                    ("built-in" if m.builtin else "user") + (", ONNX only" if m.card.get("format") == "onnx" else ""),
                 )
             out.print(table if store.list() else "no models installed")
         elif args.action == "info":

@@ -55,6 +55,7 @@ class InstalledModel:
             "name": c["name"],
             "version": c["version"],
             "architecture": c["architecture"]["name"],
+            "format": c.get("format", "safetensors"),
             "builtin": self.builtin,
             "part_of": self.part_of,
             "license": c["license"],

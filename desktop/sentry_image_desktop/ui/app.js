@@ -154,7 +154,7 @@ async function refreshModels() {
       <label class="row"><input type="checkbox" class="eval-pick"> include in evaluation</label>
       <button type="button" class="use">Use</button> <button type="button" class="remove">Remove</button>`;
     c.querySelector('h3').textContent = `${m.name}${m.id === active ? ' — active' : ''}`;
-    c.querySelectorAll('p')[0].textContent = `${m.id} · ${m.architecture} · ${(m.size_bytes / 1e6).toFixed(1)} MB · ${m.license}${m.builtin ? ' · built in' : ''}`;
+    c.querySelectorAll('p')[0].textContent = `${m.id} · ${m.architecture}${m.format === 'onnx' ? ' · ONNX only (runs on the CPU)' : ''} · ${(m.size_bytes / 1e6).toFixed(1)} MB · ${m.license}${m.builtin ? ' · built in' : ''}`;
     c.querySelectorAll('p')[1].textContent = `Validation: ROC-AUC ${auc}, balanced accuracy ${acc}`;
     const aligned = m.training.aligned_fakes || 0;  // the card's AI count includes the aligned fakes
     const ai = m.training.ai !== undefined ? m.training.ai - aligned : '?';
