@@ -8,12 +8,11 @@ import logging
 import socket
 import threading
 
-from waitress import serve
-
 from sentry_image.service.app import create_app
 from sentry_image.service.config import ServiceConfig
 from sentry_image.service.memory import limit_arenas
 from sentry_image.service.pairing import load_or_create_token
+from sentry_image.service.slow_clients import create_deadline_server
 
 log = logging.getLogger("sentry_image.service")
 
@@ -60,7 +59,7 @@ def run_server(config: ServiceConfig) -> None:
     threading.Thread(target=warm_up, args=(app,), daemon=True, name="warm-up").start()
     listen = listen_addresses(config)
     log.info("serving on %s", ", ".join(listen))
-    serve(
+    server = create_deadline_server(
         app,
         listen=" ".join(listen),
         threads=config.threads,
@@ -69,6 +68,7 @@ def run_server(config: ServiceConfig) -> None:
         connection_limit=200,
         max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
     )
+    server.run()
 
 
 def port_holder(port: int) -> str:
