@@ -69,7 +69,13 @@ def test_decoder_bank_trains_once_and_loads_from_its_cache(tmp_path: Path, monke
         return real_train(*args, **{**kwargs, "steps": 5, "crop": 32})
 
     monkeypatch.setattr(sd, "train_decoder", counting)
-    first = decoder_bank(PHOTOS, 5, tmp_path)
+    loads = []
+
+    def photos() -> list:
+        loads.append(1)
+        return PHOTOS
+
+    first = decoder_bank(photos, 5, tmp_path)
     assert [g.name for g in first] == [
         "transposed1-s0",
         "nearest1-s1",
@@ -78,8 +84,8 @@ def test_decoder_bank_trains_once_and_loads_from_its_cache(tmp_path: Path, monke
         "transposed1-s4",
     ]
     assert calls == ["transposed", "nearest", "bilinear", "pixelshuffle", "transposed"]
-    again = decoder_bank(PHOTOS, 5, tmp_path)
-    assert len(calls) == 5  # nothing retrained
+    again = decoder_bank(photos, 5, tmp_path)
+    assert len(calls) == 5 and len(loads) == 1  # nothing retrained, and the photos not even read again
     out_a, out_b = first[1].roundtrip(PHOTOS[1]), again[1].roundtrip(PHOTOS[1])
     assert np.array_equal(np.asarray(out_a), np.asarray(out_b))
 

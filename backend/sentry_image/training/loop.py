@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
+from PIL import Image
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from safetensors.torch import load_file
@@ -138,10 +139,13 @@ def twin_makers(cfg: TrainConfig, reals: list[Sample], cache: Path, device: torc
     if cfg.simulated_decoders:
         from sentry_image.training.simulated_decoders import decoder_bank
 
-        photos = []
-        for s in [r for r in reals if r.label == 0][:200]:
-            img = decode_image(s.read())
-            photos.append(downscaled(img, cfg.twin_downscale, s.key) if cfg.twin_downscale > 1 else img)
+        def photos() -> list[Image.Image]:  # decoded only when a decoder has to be trained
+            out = []
+            for s in [r for r in reals if r.label == 0][:200]:
+                img = decode_image(s.read())
+                out.append(downscaled(img, cfg.twin_downscale, s.key) if cfg.twin_downscale > 1 else img)
+            return out
+
         gens += decoder_bank(photos, cfg.simulated_decoders, cache / f"simulated-decoders-x{cfg.twin_downscale}")
     return gens
 

@@ -11,7 +11,9 @@ expert, without any generator's weights.
 
 from __future__ import annotations
 
+import functools
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -131,11 +133,13 @@ class SimulatedDecoderTwin:
         return Image.fromarray((y[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8))
 
 
-def decoder_bank(photos: list[Image.Image], count: int, cache_dir: Path) -> list[SimulatedDecoderTwin]:
+def decoder_bank(photos: Callable[[], list[Image.Image]], count: int, cache_dir: Path) -> list[SimulatedDecoderTwin]:
     """``count`` one-level (2x) decoders cycling through the up-samplers, trained once and cached.
+    ``photos`` gives the training photos; it is called (once) only when a decoder is not cached yet.
 
     One level only: after 1,000 steps a 2x decoder reconstructs a photo at about 35 dB PSNR, a 4x one
     at about 29 dB, which is a blurred twin that would teach "blur => AI" instead of the trace."""
+    photos = functools.cache(photos)
     bank = []
     for i in range(count):
         upsampler, levels, seed = UPSAMPLERS[i % len(UPSAMPLERS)], 1, i
@@ -145,7 +149,7 @@ def decoder_bank(photos: list[Image.Image], count: int, cache_dir: Path) -> list
             model = SimulatedDecoder(upsampler, levels)
             model.load_state_dict(load_file(str(path)))
         else:
-            model = train_decoder(upsampler, levels, photos, seed)
+            model = train_decoder(upsampler, levels, photos(), seed)
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp:
                 save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
