@@ -47,5 +47,5 @@ def open_backend(folder: Path, device: str = "auto", backend: str = "auto") -> t
             )
     if not torch_installed():
         raise ModelError("PyTorch is not installed and ONNX Runtime is missing: no way to run a model")
-    model, card = load_model_folder(folder)
+    model, card = load_model_folder(folder, card)
     return TorchBackend(model, dev), card

@@ -62,15 +62,16 @@ def check_model_folder(folder: Path) -> dict[str, Any]:
     return card
 
 
-def load_model_folder(folder: Path) -> tuple[nn.Module, dict[str, Any]]:
+def load_model_folder(folder: Path, card: dict[str, Any] | None = None) -> tuple[nn.Module, dict[str, Any]]:
     """Validate ``folder`` (card schema, known architecture, sha256, strict state dict) and return the
-    model in eval mode with its card. Raises ``ModelError`` with the reason otherwise. Needs PyTorch."""
+    model in eval mode with its card (``card``: the folder's card when the caller has read it already).
+    Raises ``ModelError`` with the reason otherwise. Needs PyTorch."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from sentry_image.models import build_model, known_architectures
 
-    card = read_card(folder)
+    card = card or read_card(folder)
     if onnx_only(card):
         raise ModelError(f"model {card['id']!r} is ONNX-only (model.onnx, no PyTorch weights): it runs on ONNX Runtime")
     arch = card["architecture"]["name"]
