@@ -157,13 +157,19 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serving(app, threads: int = 4):  # noqa: ANN001, ANN201
-    """Serve a WSGI app with the real waitress server on a free loopback port; yields the port and
-    stops the loop before closing the sockets (closing under a running loop makes select() fail)."""
-    import threading
-
+    """Serve a WSGI app with the real waitress server on a free loopback port; yields the port."""
     from waitress.server import create_server
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    with running(create_server(app, host="127.0.0.1", port=0, threads=threads)) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def running(server):  # noqa: ANN001, ANN201
+    """Run a waitress server's loop in a thread; yields its port and stops the loop before closing the
+    sockets (closing under a running loop makes select() fail)."""
+    import threading
+
     stop = threading.Event()
 
     def loop() -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from conftest import running
 from sentry_image.service.slow_clients import create_deadline_server
 
 DEADLINE_S = 1.0
@@ -26,21 +27,8 @@ def hello(environ, start_response):  # noqa: ANN001, ANN201
 @contextlib.contextmanager
 def deadline_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     monkeypatch.setattr("sentry_image.service.slow_clients.CHECK_EVERY_S", 0.2)
-    server = create_deadline_server(hello, deadline_s=DEADLINE_S, listen="127.0.0.1:0", threads=2)
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
-        yield server.effective_port
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-        server.close()
+    with running(create_deadline_server(hello, deadline_s=DEADLINE_S, listen="127.0.0.1:0", threads=2)) as port:
+        yield port
 
 
 def seconds_until_closed(sock: socket.socket, trickle: list[bytes], limit: float = 10.0) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
 from sentry_image.engine.device import torch_installed
 
@@ -101,18 +102,20 @@ def run_fuse(args: argparse.Namespace) -> int:
         return 2
     from pathlib import Path
 
-    from sentry_image.errors import SentryError
     from sentry_image.training.fuse import fuse
 
+    experts = {"semantic": Path(args.semantic), "artifact": Path(args.artifact)}
+    return _exit_code(
+        lambda: fuse(experts, args.data, Path(args.out), args.holdout_fraction, args.model_id, args.model_name)
+    )
+
+
+def _exit_code(step: Callable[[], object]) -> int:
+    """Run a model-making step: 0 when it succeeds, 2 with its error on one line when it fails."""
+    from sentry_image.errors import SentryError
+
     try:
-        fuse(
-            {"semantic": Path(args.semantic), "artifact": Path(args.artifact)},
-            args.data,
-            Path(args.out),
-            args.holdout_fraction,
-            args.model_id,
-            args.model_name,
-        )
+        step()
     except (SentryError, ValueError, FileNotFoundError) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
@@ -189,14 +192,12 @@ def run_quantize(args: argparse.Namespace) -> int:
         return 2
     from pathlib import Path
 
-    from sentry_image.errors import SentryError
     from sentry_image.registry.store import ModelStore
     from sentry_image.training.quantize import quantize_model
 
-    try:
-        source = ModelStore().folder_for(args.model)
+    def step() -> None:
         out = quantize_model(
-            source,
+            ModelStore().folder_for(args.model),
             args.data,
             Path(args.out),
             args.model_id,
@@ -205,8 +206,6 @@ def run_quantize(args: argparse.Namespace) -> int:
             method=args.method,
             val_limit=args.val_limit,
         )
-    except (SentryError, ValueError, FileNotFoundError) as exc:
-        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
-        return 2
-    print(f"wrote {out}; install it with `sentry-image models import {out}`")
-    return 0
+        print(f"wrote {out}; install it with `sentry-image models import {out}`")
+
+    return _exit_code(step)
