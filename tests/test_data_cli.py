@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import numpy as np
 import pytest
@@ -62,6 +62,8 @@ def fake_hub(files: dict[str, bytes]) -> Iterator[tuple[str, dict]]:
             if url.path.startswith(tree):
                 seen["tree"] += 1
                 prefix = unquote(url.path[len(tree) :]).lstrip("/")
+                under = prefix + "/" if prefix else ""
+                recursive = parse_qs(url.query).get("recursive", ["True"])[0] != "False"
                 entries = [
                     {
                         "type": "file",
@@ -71,7 +73,7 @@ def fake_hub(files: dict[str, bytes]) -> Iterator[tuple[str, dict]]:
                         "lfs": {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 130},
                     }
                     for path, data in files.items()
-                    if path.startswith(prefix + "/")
+                    if path.startswith(under) and (recursive or "/" not in path[len(under) :])
                 ]
                 body = json.dumps(entries).encode()
                 self.send_response(200)
@@ -158,7 +160,7 @@ def test_too_little_space_is_refused_before_downloading(test_source, tmp_path: P
 def test_listing_and_unknown_names(capsys, tmp_path: Path) -> None:
     assert main(["data", "list"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in ("fake2m", "mpbench", "genimage", "forensynths", "synthbuster"))
+    assert all(name in out for name in ("fake2m", "mpbench", "hpbench", "genimage", "forensynths", "synthbuster"))
     assert main(["data", "download", "nope"]) == 2
     assert main(["data", "download", "genimage", "--to", str(tmp_path)]) == 1  # by hand: says how
     assert "Google Drive" in capsys.readouterr().err
@@ -258,3 +260,24 @@ def test_a_one_class_set_is_prepared_with_its_generators(tmp_path: Path, monkeyp
     assert main(["data", "prepare", "sb", "--to", str(tmp_path), "--generators", "firefly"]) == 0
     samples = open_dataset(tmp_path / "manifest.csv")
     assert [(s.label, s.generator) for s in samples] == [(1, "firefly")] * 3
+
+
+def test_a_single_file_at_the_hub_root_is_fetched_alone(tmp_path: Path, monkeypatch, capsys) -> None:
+    rng = np.random.default_rng(4)
+    study = {
+        f"hpbench/{label}/{i}.png": encode(make(rng, 48))
+        for label, make in (("real", photo_like), ("fake", generated_like))
+        for i in range(3)
+    }
+    files = {**hub_files(), "hpbench.zip": zipped(study), "README.md": b"card"}
+    source = {"title": "study", "hub": {"repo": REPO, "files": ["hpbench.zip"]}}
+    monkeypatch.setattr("sentry_image.downloads.cli.catalog", lambda: {"study": source})
+    with fake_hub(files) as (endpoint, seen):
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        assert main(["data", "download", "study", "--to", str(tmp_path)]) == 0
+        assert seen["resolve"] == 1  # hpbench.zip only, not the rest of the repository
+        source["hub"]["files"] = ["hpbench.zip", "gone.zip"]
+        assert main(["data", "download", "study", "--to", str(tmp_path / "again")]) == 1
+    assert "no longer holds gone.zip" in " ".join(capsys.readouterr().err.split())
+    assert main(["data", "prepare", "study", "--to", str(tmp_path)]) == 0
+    assert sorted(s.label for s in open_dataset(tmp_path / "manifest.csv")) == [0, 0, 0, 1, 1, 1]

@@ -103,7 +103,14 @@ def remote_files(source: dict[str, Any]) -> list[RemoteFile]:
     """The files a source publishes, wherever it lives; each path checked to stay inside the folder."""
     if "hub" in source:
         hub = source["hub"]
-        files = list_files(hub["repo"], hub["paths"], hub.get("revision", "main"))
+        if "files" in hub:  # single files at the repository's root
+            at_root = list_files(hub["repo"], [""], hub.get("revision", "main"), recursive=False)
+            files = [f for f in at_root if f.path in hub["files"]]
+            if len(files) != len(hub["files"]):
+                missing = sorted(set(hub["files"]) - {f.path for f in files})
+                raise DownloadError(f"{hub['repo']} no longer holds {', '.join(missing)}")
+        else:
+            files = list_files(hub["repo"], hub["paths"], hub.get("revision", "main"))
     elif "zenodo" in source:
         files = list_zenodo(source["zenodo"]["record"], source["zenodo"].get("api", ZENODO))
     else:

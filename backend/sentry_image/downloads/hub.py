@@ -24,8 +24,9 @@ def auth_headers() -> dict[str, str]:
     return dict(build_hf_headers())
 
 
-def list_files(repo: str, paths: list[str], revision: str = "main") -> list[RemoteFile]:
-    """Every file under ``paths`` of the dataset repository, with sizes and (LFS) sha256s."""
+def list_files(repo: str, paths: list[str], revision: str = "main", recursive: bool = True) -> list[RemoteFile]:
+    """Every file under ``paths`` of the dataset repository (``""``: its root; only the folder itself, not
+    its sub-folders, unless ``recursive``), with sizes and (LFS) sha256s."""
     try:
         from huggingface_hub import HfApi, hf_hub_url
         from huggingface_hub.hf_api import RepoFile
@@ -37,7 +38,9 @@ def list_files(repo: str, paths: list[str], revision: str = "main") -> list[Remo
     out: list[RemoteFile] = []
     try:
         for path in paths:
-            for entry in api.list_repo_tree(repo, path or None, recursive=True, revision=revision, repo_type="dataset"):
+            for entry in api.list_repo_tree(
+                repo, path or None, recursive=recursive, revision=revision, repo_type="dataset"
+            ):
                 if not isinstance(entry, RepoFile):
                     continue
                 url = hf_hub_url(repo, entry.path, repo_type="dataset", revision=revision, endpoint=base)
