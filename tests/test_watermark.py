@@ -86,3 +86,13 @@ def test_colour_conversion_equals_opencv_on_every_colour() -> None:
     grid = np.stack(np.meshgrid(np.arange(256), np.arange(256), np.arange(256), indexing="ij"), -1)
     rgb = grid.reshape(4096, 4096, 3).astype(np.uint8)
     assert np.array_equal(rgb_to_yuv(rgb), cv2.cvtColor(rgb[:, :, ::-1].copy(), cv2.COLOR_BGR2YUV))
+
+
+@pytest.mark.parametrize("shape", [(512, 512), (260, 300), (2, 2)])
+def test_haar_approximation_equals_pywavelets_bit_for_bit(shape: tuple[int, int]) -> None:
+    import pywt  # comes with invisible-watermark (requirements-dev.txt)
+
+    from sentry_image.provenance.watermark import haar_approximation
+
+    channel = np.random.default_rng(sum(shape)).integers(0, 256, shape).astype(np.uint8)
+    assert np.array_equal(haar_approximation(channel), pywt.dwt2(channel, "haar")[0])
