@@ -67,6 +67,22 @@ def test_checksum_mismatch_deletes_and_refuses(tmp_path: Path) -> None:
     assert not target.exists() and not part_path(target).exists()
 
 
+def test_ctrl_c_leaves_a_part_file_that_the_next_run_resumes(tmp_path: Path) -> None:
+    target = tmp_path / "blob.bin"
+
+    def interrupt(done: int, total: int | None) -> None:
+        if done >= 300_000:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the middle of the transfer
+
+    with range_server({"blob.bin": BLOB}) as (base, ranges):
+        with pytest.raises(KeyboardInterrupt):
+            download(f"{base}/blob.bin", target, size=len(BLOB), digest=sha(BLOB), progress=interrupt)
+        kept = part_path(target).stat().st_size
+        assert not target.exists() and 300_000 <= kept < len(BLOB)  # never mistaken for the whole file
+        download(f"{base}/blob.bin", target, size=len(BLOB), digest=sha(BLOB))
+    assert ranges[-1] == f"bytes={kept}-" and target.read_bytes() == BLOB
+
+
 def test_http_errors_are_clear(tmp_path: Path) -> None:
     with range_server({}) as (base, _), pytest.raises(DownloadError, match="HTTP 404"):
         download(f"{base}/missing.bin", tmp_path / "x")
