@@ -38,6 +38,7 @@ def test_the_int8_model_has_its_own_card(int8_model: Path, trained_model_dir: Pa
     metrics = card["metrics"]
     assert metrics["val"]["n"] == 48 and metrics["format_matched_val"]["n"] == 48
     assert metrics["badge_point"]["real_rate"] <= 0.02
+    assert f"{metrics['val']['roc_auc']:.3f} as found" in card["limitations"]
     point = max(metrics["badge_point"]["threshold"], card["thresholds"]["likely_real"])  # never below likely_real
     assert card["thresholds"]["likely_ai"] == pytest.approx(point, abs=1e-4)
 

@@ -173,5 +173,30 @@ def quantize_model(
         "note": "calibration, badge point and metrics all come from the same val split (threshold-dependent "
         "numbers are optimistic; ROC-AUC is not affected)",
     }
+    card["limitations"] = limitations(card, source_card)
     write_card(out, card)
     return out
+
+
+def limitations(card: dict[str, Any], source_card: dict[str, Any]) -> str:
+    """What the int8 copy cannot do, in words, from its measured numbers next to its source's."""
+    m = card["metrics"]
+    source = source_card.get("metrics", {})
+    text = (
+        f"Made from {source_card['id']}'s weights, so the same shortfalls. On val: ROC-AUC "
+        f"{m['val'].get('roc_auc', float('nan')):.3f} as found and "
+        f"{m['format_matched_val'].get('roc_auc', float('nan')):.3f} format-matched"
+    )
+    if "roc_auc" in source.get("val", {}):
+        text += f" ({source_card['id']}: {source['val']['roc_auc']:.3f} as found)"
+    point = m["badge_point"]
+    if "real_rate" in point:
+        text += (
+            f"; at the badge point {card['thresholds']['likely_ai']} {point['real_rate']:.1%} of real photos get a "
+            f"badge and {point['recall']:.0%} of AI images are caught"
+        )
+    return text + (
+        ". Quantisation moves single logits, so one image's score can differ from the float model's even where "
+        "the ranking quality is the same. Calibration, badge point and metrics come from the same val split, so "
+        "threshold-dependent numbers are optimistic. Runs on ONNX Runtime on the CPU only."
+    )
