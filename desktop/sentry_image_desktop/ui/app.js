@@ -163,6 +163,8 @@ async function refreshModels() {
       ? `Fused from ${parts}. ${m.paper}`
       : `Trained on ${m.training.real || '?'} real / ${ai} AI images${aligned ? ` (+${aligned} aligned fakes)` : ''}. ${m.paper}`;
     c.querySelector('.eval-pick').value = m.id;
+    c.querySelector('.use').disabled = m.id === active;
+    c.querySelector('.use').title = m.id === active ? 'This model is already in use' : '';
     c.querySelector('.use').addEventListener('click', async () => { const r = await api().set_active_model(m.id); if (r.error) toast(r.error); refreshModels(); refreshStatus(); });
     const rm = c.querySelector('.remove');
     rm.disabled = m.builtin;
