@@ -221,7 +221,7 @@ def bench_service(runs: int, requests_for_memory: int) -> dict:
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(hammer, range(requests_for_memory)))
         out["requests_for_memory"] = requests_for_memory
-        time.sleep(1.5)  # what the service keeps between bursts: it hands memory back 0.5 s after the last one
+        time.sleep(1.5)  # what the service keeps between bursts, read with nothing in flight
         out["rss_after_requests_mb"] = round(rss_mb(svc.proc.pid), 1)
     return out
 

@@ -21,7 +21,7 @@ from sentry_image.service.config import ServiceConfig
 from sentry_image.service.detect import Item, run_detection
 from sentry_image.service.fetch import SafeFetcher
 from sentry_image.service.limits import ClientLimiter
-from sentry_image.service.memory import IdleTrimmer
+from sentry_image.service.memory import release_free_memory
 from sentry_image.service.models_state import ActiveDetector
 from sentry_image.service.pairing import PairingCodes, tokens_match
 from sentry_image.service.security import (
@@ -78,6 +78,11 @@ def create_app(
                 "missing or wrong pairing token (X-Sentry-Token header); pair with `sentry-image pair`",
             )
         return None
+
+    @app.teardown_request
+    def hand_back_memory(_exc: BaseException | None) -> None:
+        if request.path in HEAVY_PATHS:
+            release_free_memory()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
@@ -171,25 +176,7 @@ def create_app(
             boxes, scores = tile_scores(detector, img)
         return Response(render_heatmap(img, boxes, scores), mimetype="image/png")
 
-    app.wsgi_app = _trim_when_idle(app.wsgi_app, app)  # type: ignore[method-assign]
     return app
-
-
-def _trim_when_idle(inner: Any, app: Flask) -> Any:
-    """Wrap the WSGI app so that freed memory is handed back once heavy requests are over
-    (``service/memory.IdleTrimmer``); the trimmer is ``app.extensions["sentry_trimmer"]``."""
-    trimmer = app.extensions["sentry_trimmer"] = IdleTrimmer()
-
-    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") not in HEAVY_PATHS:
-            return inner(environ, start_response)
-        trimmer.begin()
-        try:
-            return inner(environ, start_response)
-        finally:
-            trimmer.end()
-
-    return wsgi
 
 
 def _client_id() -> str:

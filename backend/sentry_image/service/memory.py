@@ -1,12 +1,14 @@
-"""Hand freed memory back to the system once heavy requests are over.
+"""Hand freed memory back to the system after each heavy request.
 
 glibc keeps memory that threads have freed in per-thread arenas; with eight server threads each
 decoding images and building tile batches, the service's resident memory grew to about 930 MB after
 180 requests although the live data stays under 200 MB. ``malloc_trim(0)`` returns those free pages
-(measured: about 150 MB resident after the same load, see reports/README.md). Trimming has a price: the
-next request faults the pages back in (a 1024² JPEG's model step took 40 ms instead of 31 ms right after
-a trim), so ``IdleTrimmer`` trims only when no heavy request has been in flight for a moment, not after
-each one. Where the C library is not glibc (macOS, Windows, musl) this does nothing.
+(measured: about 150 MB resident after the same load, see reports/README.md). Trimming has a price:
+the next request faults the pages back in (a 1024² JPEG's model step took 40 ms instead of 31 ms right
+after a trim, measured in-process). Trimming only when the service is idle was tried: 6-9 ms faster per
+request, but peaks of 380-520 MB under a 60 s soak (265-280 MB trimming after each request) and quiet
+readings that varied by up to 16% between runs, so each heavy request still trims. Where the C library
+is not glibc (macOS, Windows, musl) this does nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import ctypes
 import ctypes.util
 import functools
 import sys
-import threading
 
 M_ARENA_MAX = -8  # mallopt parameter (malloc.h)
 
@@ -52,39 +53,3 @@ def release_free_memory() -> bool:
         return False
     trim(0)
     return True
-
-
-class IdleTrimmer:
-    """Calls ``release_free_memory`` once no heavy request has been in flight for ``quiet_s`` seconds."""
-
-    def __init__(self, quiet_s: float = 0.5) -> None:
-        self.quiet_s = quiet_s
-        self._lock = threading.Lock()
-        self._in_flight = 0
-        self._timer: threading.Timer | None = None
-        self.trims = 0  # how many times memory was handed back (for tests and diagnostics)
-
-    def begin(self) -> None:
-        """A heavy request starts: no trimming while it runs."""
-        with self._lock:
-            self._in_flight += 1
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-
-    def end(self) -> None:
-        """A heavy request is over: trim after ``quiet_s`` unless another one starts first."""
-        with self._lock:
-            self._in_flight = max(0, self._in_flight - 1)
-            if self._in_flight == 0 and self._timer is None:
-                self._timer = threading.Timer(self.quiet_s, self._trim_if_idle)
-                self._timer.daemon = True
-                self._timer.start()
-
-    def _trim_if_idle(self) -> None:
-        with self._lock:
-            if self._in_flight or self._timer is not threading.current_thread():
-                return  # a request started, or a newer timer took over
-            self._timer = None
-            self.trims += 1
-        release_free_memory()
