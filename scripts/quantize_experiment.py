@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
-from onnxruntime.quantization.shape_inference import quant_pre_process
+from onnxruntime.quantization import CalibrationMethod
 
 from sentry_image.engine.decode import decode_image
 from sentry_image.engine.tiling import InputSpec, image_tiles
@@ -26,6 +25,7 @@ from sentry_image.evaluation.metrics import summary
 from sentry_image.registry.card import read_card, shipped_onnx
 from sentry_image.registry.store import ModelStore
 from sentry_image.training.datasets.manifest import read_manifest
+from sentry_image.training.quantize import quantize_onnx
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "manifest.csv"
 
@@ -39,16 +39,6 @@ def tiles_of(samples: list, spec: InputSpec) -> list[np.ndarray]:
         except Exception:  # noqa: BLE001 - a broken file is simply left out of the experiment
             continue
     return out
-
-
-class Tiles(CalibrationDataReader):
-    """Feeds calibration batches to the quantiser."""
-
-    def __init__(self, name: str, batches: list[np.ndarray]) -> None:
-        self.items = iter([{name: b} for b in batches])
-
-    def get_next(self) -> dict | None:
-        return next(self.items, None)
 
 
 def session(path: Path) -> ort.InferenceSession:
@@ -82,21 +72,11 @@ def main() -> None:
     calib = [train[i] for i in rng.choice(len(train), args.calibration, replace=False)]
     picked = [val[i] for i in rng.choice(len(val), min(args.val, len(val)), replace=False)]
     with tempfile.TemporaryDirectory() as tmp:
-        pre = Path(tmp) / "pre.onnx"
         int8 = Path(tmp) / "int8.onnx"
-        quant_pre_process(str(fp32), str(pre))
         name = session(fp32).get_inputs()[0].name
+        calibration = tiles_of(calib, spec)
         t = time.perf_counter()
-        quantize_static(
-            str(pre),
-            str(int8),
-            Tiles(name, tiles_of(calib, spec)),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod[args.method],
-        )
+        quantize_onnx(fp32, int8, calibration, args.method)  # what `sentry-image quantize` runs
         quantise_s = time.perf_counter() - t
         s32, s8 = session(fp32), session(int8)
         batch = np.random.default_rng(1).standard_normal((16, 3, spec.crop, spec.crop)).astype(np.float32)

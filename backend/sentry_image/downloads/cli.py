@@ -99,8 +99,8 @@ def where(source: dict[str, Any]) -> str:
     return "by hand (see `data download`)"
 
 
-def remote_files(source: dict[str, Any]) -> list[RemoteFile]:
-    """The files a source publishes, wherever it lives; each path checked to stay inside the folder."""
+def remote_files(source: dict[str, Any], folder: Path) -> list[RemoteFile]:
+    """The files a source publishes, wherever it lives; each path checked to stay inside ``folder``."""
     if "hub" in source:
         hub = source["hub"]
         if "files" in hub:  # single files at the repository's root
@@ -116,8 +116,9 @@ def remote_files(source: dict[str, Any]) -> list[RemoteFile]:
     else:
         https = source["https"]
         files = list_https(https["base"], https["checksums"], https.get("files"))
+    root = folder.resolve()
     for f in files:  # a listing names where each file goes: it must not lead out of the dataset folder
-        problem = member_problem(f.path, Path("/dataset"))
+        problem = member_problem(f.path, root)
         if problem or not f.path:
             raise DownloadError(f"the source lists {f.path!r}, which {problem or 'is empty'}; nothing downloaded")
     return files
@@ -135,7 +136,7 @@ def download_source(name: str, source: dict[str, Any], folder: Path, keep: list[
     if "manual" in source:
         console.print(f"{name}: {source['manual']}")
         return 1
-    files = selected(remote_files(source), keep)
+    files = selected(remote_files(source, folder), keep)
     if not files:
         raise SentryError(f"{name}: nothing to download for --generators {','.join(keep)}")
     total = sum(f.size or 0 for f in files)

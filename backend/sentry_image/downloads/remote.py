@@ -8,8 +8,6 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-ALGORITHMS = ("sha256", "sha1", "md5")  # what published checksums use, strongest first
-
 
 @dataclass(frozen=True)
 class RemoteFile:

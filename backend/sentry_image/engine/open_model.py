@@ -13,7 +13,7 @@ from typing import Any
 from sentry_image.engine.backends import BACKENDS, Backend, OnnxBackend, TorchBackend, onnxruntime_installed
 from sentry_image.engine.device import resolve_device, torch_installed
 from sentry_image.errors import ModelError
-from sentry_image.registry.card import onnx_only, read_card
+from sentry_image.registry.card import onnx_only, read_card, shipped_onnx
 from sentry_image.registry.loading import load_model_folder, verify_folder
 from sentry_image.registry.onnx_export import onnx_for
 
@@ -33,8 +33,7 @@ def open_backend(folder: Path, device: str = "auto", backend: str = "auto") -> t
     if onnx_only(card):
         if backend == "torch" or not have_ort:
             raise ModelError(f"model {card['id']!r} is ONNX-only: it needs ONNX Runtime (and runs on the CPU)")
-        verify_folder(folder, card)
-        return OnnxBackend(onnx_for(folder, card)), card
+        return OnnxBackend(shipped_onnx(folder, card)), card  # checks model.onnx against the card's sha256
     if backend == "onnx" or (backend == "auto" and dev == "cpu" and have_ort):
         verify_folder(folder, card)
         path = onnx_for(folder, card) if have_ort else None

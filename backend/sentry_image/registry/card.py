@@ -2,7 +2,7 @@
 
 A model folder holds ``model.safetensors`` and ``model.json``, and may hold ``model.onnx`` (an
 export of the same weights, named in the card's ``onnx`` entry). An ONNX-only model (card
-``"format": "onnx"``, e.g. an int8 quantisation made by ``sentry-image models quantize``) holds
+``"format": "onnx"``, e.g. an int8 quantisation made by ``sentry-image quantize``) holds
 ``model.onnx`` in place of the safetensors weights; the card's ``sha256`` is then the ONNX file's, and
 it runs on ONNX Runtime only (on the CPU). A fused model (architecture
 ``fusion``, ``engine/fusion.py``) holds its combiner's weights and its parts, each a model folder of its

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sentry_image.errors import SentryError
+from sentry_image.registry.card import onnx_only
 from sentry_image.registry.store import ModelStore
 
 
@@ -61,7 +62,7 @@ def run_models(args: argparse.Namespace) -> int:
                     s["architecture"],
                     f"{s['size_bytes'] / 1e6:.1f} MB",
                     f"{auc:.3f}" if auc is not None else "-",
-                    ("built-in" if m.builtin else "user") + (", ONNX only" if m.card.get("format") == "onnx" else ""),
+                    ("built-in" if m.builtin else "user") + (", ONNX only" if onnx_only(m.card) else ""),
                 )
             out.print(table if store.list() else "no models installed")
         elif args.action == "info":

@@ -51,7 +51,8 @@ def check_model_folder(folder: Path) -> dict[str, Any]:
         return load_model_folder(folder)[1]
     from sentry_image.engine.backends import OnnxBackend
 
-    card = verify_folder(folder)
+    if not onnx_only(card):  # an ONNX-only model's weights are its model.onnx: shipped_onnx checks them
+        verify_folder(folder, card)
     path = shipped_onnx(folder, card)
     if path is None:
         raise ModelError(

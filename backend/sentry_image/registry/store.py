@@ -161,8 +161,8 @@ class ModelStore:
         from sentry_image.engine.device import cuda_available
 
         builtin = [m for m in models if m.builtin and m.part_of is None]
-        want_int8 = not cuda_available()
-        suited = [m for m in builtin if onnx_only(m.card) == want_int8]
+        want_onnx_only = not cuda_available()
+        suited = [m for m in builtin if onnx_only(m.card) == want_onnx_only]
         for group in (suited, builtin, models):
             if group:
                 return group[0].id
