@@ -55,7 +55,7 @@ def mean_logits(sess: ort.InferenceSession, batches: list[np.ndarray]) -> np.nda
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--model", default="sentry-effnet-lite1", help="a model with PyTorch weights (not an int8 one)")
     ap.add_argument("--calibration", type=int, default=64, help="train images for calibration")
     ap.add_argument("--val", type=int, default=400, help="val images to compare scores on")
     ap.add_argument("--method", default="MinMax", choices=[m.name for m in CalibrationMethod])
