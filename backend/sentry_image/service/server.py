@@ -56,10 +56,8 @@ def run_server(config: ServiceConfig) -> None:
     limit_arenas()
     token = load_or_create_token()
     app = create_app(config, token)
-    threading.Thread(target=warm_up, args=(app,), daemon=True, name="warm-up").start()
     listen = listen_addresses(config)
-    log.info("serving on %s", ", ".join(listen))
-    server = create_deadline_server(
+    server = create_deadline_server(  # binds now: a taken port fails here, before any model is loading
         app,
         listen=" ".join(listen),
         threads=config.threads,
@@ -68,7 +66,16 @@ def run_server(config: ServiceConfig) -> None:
         connection_limit=200,
         max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
     )
-    server.run()
+    # Leaving Python while ONNX Runtime builds a session in another thread aborts the process
+    # ("terminate called without an active exception", exit -6): the warm-up starts only once the
+    # port is ours, and a stop (Ctrl-C) during it waits for it to end.
+    warming = threading.Thread(target=warm_up, args=(app,), daemon=True, name="warm-up")
+    warming.start()
+    log.info("serving on %s", ", ".join(listen))
+    try:
+        server.run()
+    finally:
+        warming.join(timeout=60)
 
 
 def port_holder(port: int) -> str:

@@ -11,6 +11,7 @@ photos), and its own numbers under both protocols (as found and format-matched),
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 import tempfile
@@ -71,10 +72,13 @@ def quantize_onnx(source: Path, target: Path, batches: list[np.ndarray], method:
 
     with tempfile.TemporaryDirectory() as tmp, atomic_path(target) as out:
         prepared = Path(tmp) / "prepared.onnx"
-        try:  # shape inference and graph clean-up first
-            quant_pre_process(str(source), str(prepared))
-        except Exception:  # noqa: BLE001 - symbolic shape inference gives up on some graphs (NPR's residual)
-            quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        # When symbolic shape inference gives up (NPR's residual) ONNX Runtime saves its half-done graph
+        # as sym_shape_infer_temp.onnx plus a <uuid>.data file into the working directory: run it in tmp.
+        with contextlib.chdir(tmp):
+            try:  # shape inference and graph clean-up first
+                quant_pre_process(str(source.resolve()), str(prepared))
+            except Exception:  # noqa: BLE001 - symbolic shape inference gives up on some graphs
+                quant_pre_process(str(source.resolve()), str(prepared), skip_symbolic_shape=True)
         quantize_static(
             str(prepared),
             str(out),
