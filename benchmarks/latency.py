@@ -23,9 +23,23 @@ import requests
 from PIL import Image
 from waitress.server import create_server
 
+from sentry_image.errors import SentryError
 from sentry_image.registry.store import ModelStore
 from sentry_image.service.app import create_app
 from sentry_image.service.config import ServiceConfig
+
+
+class PinnedStore(ModelStore):
+    """The user's models with one of them active for this run only: their own choice is left as it is."""
+
+    def __init__(self, model_id: str) -> None:
+        super().__init__()
+        self.get(model_id)  # an unknown id fails here, with the store's own message
+        self.pinned = model_id
+
+    def active_id(self) -> str:
+        """The pinned model."""
+        return self.pinned
 
 
 def natural_image(rng: np.random.Generator, size: int) -> Image.Image:
@@ -42,9 +56,10 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
     args = parser.parse_args()
-    store = ModelStore()
-    if args.model:
-        store.use(args.model)
+    try:
+        store = PinnedStore(args.model) if args.model else ModelStore()
+    except SentryError as exc:
+        parser.error(exc.message)
     token = "b" * 43
     app = create_app(ServiceConfig(device="auto", backend=args.backend), token, store=store)
     server = create_server(app, host="127.0.0.1", port=0, threads=4)

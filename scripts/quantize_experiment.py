@@ -30,15 +30,16 @@ from sentry_image.training.quantize import quantize_onnx
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "manifest.csv"
 
 
-def tiles_of(samples: list, spec: InputSpec) -> list[np.ndarray]:
-    """Each sample's tile batch (unreadable files skipped)."""
-    out = []
+def tiles_of(samples: list, spec: InputSpec) -> tuple[list[np.ndarray], list[int]]:
+    """Each readable sample's tile batch, and the labels of those samples (unreadable files skipped)."""
+    out, labels = [], []
     for s in samples:
         try:
             out.append(image_tiles(decode_image(s.read()), spec)[0])
         except Exception:  # noqa: BLE001 - a broken file is simply left out of the experiment
             continue
-    return out
+        labels.append(s.label)
+    return out, labels
 
 
 def session(path: Path) -> ort.InferenceSession:
@@ -74,7 +75,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         int8 = Path(tmp) / "int8.onnx"
         name = session(fp32).get_inputs()[0].name
-        calibration = tiles_of(calib, spec)
+        calibration, _ = tiles_of(calib, spec)
         t = time.perf_counter()
         quantize_onnx(fp32, int8, calibration, args.method)  # what `sentry-image quantize` runs
         quantise_s = time.perf_counter() - t
@@ -89,8 +90,8 @@ def main() -> None:
                 sess.run(None, {name: batch})
                 runs.append((time.perf_counter() - t) * 1000)
             speed[label] = round(statistics.median(runs), 1)
-        batches = tiles_of(picked, spec)
-        labels = np.array([s.label for s in picked][: len(batches)])
+        batches, kept = tiles_of(picked, spec)
+        labels = np.array(kept)
         z32, z8 = mean_logits(s32, batches), mean_logits(s8, batches)
         report = {
             "model": card["id"],
