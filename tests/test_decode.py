@@ -31,11 +31,16 @@ def test_gif_first_frame_is_used() -> None:
 
 
 def test_exif_orientation_is_applied() -> None:
-    img = Image.new("RGB", (80, 40), (10, 20, 30))
+    img = Image.new("RGB", (80, 40), (220, 20, 30))
+    img.paste((20, 30, 220), (40, 0, 80, 40))  # left half red, right half blue
     exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90 CW when displayed
+    exif[0x0112] = 6  # rotate 90 CW when displayed: the left half ends up on top
     data = encode(img, "JPEG", exif=exif.tobytes())
-    assert decode_image(data).size == (40, 80)
+    upright = decode_image(data)
+    assert upright.size == (40, 80)
+    top, bottom = upright.getpixel((20, 10)), upright.getpixel((20, 70))
+    assert top[0] > 180 and top[2] < 80 and bottom[2] > 180 and bottom[0] < 80, (top, bottom)
+    assert 0x0112 not in upright.getexif()  # applied once, not again by whoever reads the tag later
 
 
 def test_transparent_png_is_flattened_on_white() -> None:

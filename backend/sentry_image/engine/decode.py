@@ -58,7 +58,8 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageDecodeError(f"corrupt or truncated image: {exc}") from exc
     with contextlib.suppress(Exception):  # a broken EXIF block must not lose the image
-        img = ImageOps.exif_transpose(img)
+        # In place: without an orientation tag the copying form copies every pixel (15 ms for 12 MP).
+        ImageOps.exif_transpose(img, in_place=True)
     if img.mode != "RGB":
         if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
             rgba = img.convert("RGBA")
