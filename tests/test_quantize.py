@@ -42,6 +42,7 @@ def test_the_int8_model_has_its_own_card(int8_model: Path, trained_model_dir: Pa
     assert not (int8_model / WEIGHTS_FILE).exists() and "onnx" not in card
     assert card["derived_from"]["id"] == "tiny-npr" and card["derived_from"]["sha256"] == source["sha256"]
     assert card["input"] == source["input"] and card["calibration"] != source["calibration"]
+    assert card["description"].startswith("tiny-npr quantised to int8") and "Percentile" in card["description"]
     metrics = card["metrics"]
     assert metrics["val"]["n"] == 48 and metrics["format_matched_val"]["n"] == 48
     assert metrics["badge_point"]["real_rate"] <= 0.02

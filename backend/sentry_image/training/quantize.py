@@ -91,7 +91,9 @@ def quantize_onnx(source: Path, target: Path, batches: list[np.ndarray], method:
         )
 
 
-def int8_card(source_card: dict[str, Any], model_id: str, model_name: str, onnx_sha: str, method: str) -> dict:
+def int8_card(
+    source_card: dict[str, Any], model_id: str, model_name: str, onnx_sha: str, method: str, calibration_images: int
+) -> dict:
     """The new model's card before calibration: the source's input and architecture, ONNX-only weights."""
     card = copy.deepcopy(source_card)
     for stale in ("onnx", "metrics", "targets", "limitations"):
@@ -107,8 +109,10 @@ def int8_card(source_card: dict[str, Any], model_id: str, model_name: str, onnx_
             "sha256": source_card["sha256"],
             "method": f"ONNX Runtime static int8 quantisation (QDQ, per-channel weights, {method} ranges)",
         },
-        description=f"int8 quantisation of {source_card['id']} for fast CPU inference. "
-        + source_card.get("description", ""),
+        description=f"{source_card['id']} quantised to int8 by `sentry-image quantize` (ONNX Runtime static QDQ, "
+        f"per-channel weights, {method} activation ranges from {calibration_images} train images), with its own "
+        "calibration and badge point fitted on the val split; for fast CPU inference (ONNX Runtime only). "
+        + (f"Weights: {source_card['description']}" if source_card.get("description") else ""),
     )
     return card
 
@@ -144,7 +148,12 @@ def quantize_model(
     quantize_onnx(fp32, out / ONNX_FILE, calibration_tiles(train, spec, calibration_images, seed), method)
 
     card = int8_card(
-        source_card, model_id, model_name or f"{source_card['name']} (int8)", sha256_file(out / ONNX_FILE), method
+        source_card,
+        model_id,
+        model_name or f"{source_card['name']} (int8)",
+        sha256_file(out / ONNX_FILE),
+        method,
+        calibration_images,
     )
     card["calibration"] = {"temperature": 1.0, "shift": 0.0, "fitted_on": "validation split"}
     write_card(out, card)
