@@ -12,7 +12,7 @@ diffusers pipelines the 48-bit pattern below. A decoded message matching one of 
 or more is reported; the bits are always reported. Detection needs images of at least 256x256 pixels
 and survives mild JPEG re-encoding (see tests/test_watermark.py for where it stops).
 
-The check costs 3-5 ns of CPU per pixel (was about 45 with PyWavelets' full transform), and it has a
+The check costs 5-10 ns of CPU per pixel (was about 45 with PyWavelets' full transform), and it has a
 pixel budget (``MAX_PIXELS``, 2048 x 2048: above the reference pipelines' output sizes). A larger image
 is reported as "not checked" rather than paid for; the watermark does not survive resizing, so a
 downscaled check would find nothing.
