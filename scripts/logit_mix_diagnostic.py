@@ -24,7 +24,7 @@ from sentry_image.training.datasets import open_dataset
 WEIGHTS = ((1.0, 1.0), (3.0, 1.0))
 
 
-def standardised_logits(detector: Detector, samples: list, transform) -> dict[str, tuple[int, float]]:  # noqa: ANN001
+def logits_by_key(detector: Detector, samples: list, transform) -> dict[str, tuple[int, float]]:  # noqa: ANN001
     """Each readable sample's label and logit, by key."""
     found = [r for r in score_samples(detector, samples, transform, show_progress=False) if r.error is None]
     return {r.sample.key: (r.sample.label, r.logit) for r in found}
@@ -41,7 +41,7 @@ def main() -> int:
     detectors = [Detector.from_folder(store.folder_for(ref)) for ref in (args.first, args.second)]
     samples = open_dataset(args.data, args.split)
     for protocol, transform in (("as found", None), ("format-matched", FORMAT_MATCHED)):
-        a, b = (standardised_logits(d, samples, transform) for d in detectors)
+        a, b = (logits_by_key(d, samples, transform) for d in detectors)
         keys = sorted(set(a) & set(b))
         y = np.array([a[k][0] for k in keys])
         za, zb = (np.array([m[k][1] for k in keys]) for m in (a, b))

@@ -62,9 +62,9 @@ class OnnxBackend:
     One batch runs at a time: ONNX Runtime already spreads a batch over every core, so concurrent
     runs only multiply the memory for activations. The session keeps its memory arena: the largest
     batch's activations stay allocated, so no run faults fresh pages in. Measured through the service
-    on the int8 default (reports/README.md, issue 11): a 1024² JPEG's model step 34 -> 28 ms and its
-    round trip 56 -> 48 ms, for 245-250 MB resident after 1,000 requests instead of 175 MB (the float
-    model keeps about 135 MB more at batch 16)."""
+    on the int8 default (reports/README.md, issue 11): a 1024² JPEG's model step 33-34 -> 25-28 ms,
+    for 236-268 MB resident after 1,000 requests instead of 134-175 MB (the float model keeps about
+    135 MB more at batch 16)."""
 
     name = "onnx"
     device = "cpu"
