@@ -60,11 +60,12 @@ class OnnxBackend:
     """An ONNX export run by ONNX Runtime on the CPU.
 
     One batch runs at a time: ONNX Runtime already spreads a batch over every core, so concurrent
-    runs only multiply the memory for activations. The session keeps its memory arena: the largest
-    batch's activations stay allocated, so no run faults fresh pages in. Measured through the service
-    on the int8 default (reports/README.md, issue 11): a 1024² JPEG's model step 33-34 -> 25-28 ms,
-    for 236-268 MB resident after 1,000 requests instead of 134-175 MB (the float model keeps about
-    135 MB more at batch 16)."""
+    runs only multiply the memory for activations. Without its memory arena the session hands that
+    memory back after each run instead of keeping the largest batch's worth (measured on the built-in
+    model, batch 16: 226 MB resident instead of 361 MB, at the same speed). Keeping the arena was tried
+    on the int8 default: a 1024² JPEG's model step 33-34 -> 25-28 ms through the service, but the CI
+    soak's quiet memory then grew by up to 13% in a minute (its bound is 10%), so it stays off
+    (reports/README.md, issue 11)."""
 
     name = "onnx"
     device = "cpu"
@@ -74,6 +75,7 @@ class OnnxBackend:
 
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False
         self._lock = threading.Lock()
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

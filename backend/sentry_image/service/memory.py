@@ -4,12 +4,11 @@ glibc keeps memory that threads have freed in per-thread arenas; with eight serv
 decoding images and building tile batches, the service's resident memory grew to about 930 MB after
 180 requests although the live data stays under 200 MB. ``malloc_trim(0)`` returns those free pages
 (measured: about 150 MB resident after the same load, see reports/README.md). Trimming has a price:
-the next request faults the pages back in. ONNX Runtime keeps its activations in its own arena, which
-a trim does not touch (engine/backends.py); what a trim returns now is mostly decode and tile buffers:
-with it a 1024² JPEG's round trip was 48-49 ms and 245-253 MB stayed resident after 1,000 requests,
-without it 45 ms and 321 MB. Trimming only when the service was idle was tried before the arena (peaks
-of 380-520 MB under a 60 s soak and quiet readings that varied by up to 16% between runs), so each
-heavy request trims. Where the C library is not glibc (macOS, Windows, musl) this does nothing.
+the next request faults the pages back in (a 1024² JPEG's model step took 40 ms instead of 31 ms right
+after a trim, measured in-process). Trimming only when the service is idle was tried: about 12 ms
+faster per 1024² JPEG through the service, but peaks of 380-520 MB under a 60 s soak (265-280 MB
+trimming after each request) and quiet readings that varied by up to 16% between runs, so each heavy
+request still trims. Where the C library is not glibc (macOS, Windows, musl) this does nothing.
 """
 
 from __future__ import annotations

@@ -38,9 +38,7 @@ def listen_addresses(config: ServiceConfig) -> list[str]:
 
 
 def warm_up(app) -> None:  # noqa: ANN001
-    """Load the model and the provenance libraries before the first request needs them (~1.5 s), then
-    score one largest batch (two large images' tiles): ONNX Runtime's arena grows to its full size
-    now instead of by doubling in the middle of the first busy minute."""
+    """Load the model and the provenance libraries before the first request needs them (~1.5 s)."""
     from PIL import Image
 
     from sentry_image.errors import SentryError
@@ -50,9 +48,7 @@ def warm_up(app) -> None:  # noqa: ANN001
     Image.new("RGB", (256, 256), (128, 128, 128)).save(buf, format="PNG")
     analyze_provenance(buf.getvalue())
     with contextlib.suppress(SentryError):  # no model installed: /detect will say so
-        detector = app.extensions["sentry"]["active"].get()
-        large = Image.new("RGB", (1024, 1024), (128, 128, 128))
-        detector.score([large, large])
+        app.extensions["sentry"]["active"].get()
 
 
 def run_server(config: ServiceConfig) -> None:
