@@ -247,7 +247,7 @@ def test_quiz_bridge_refuses_bad_input(tmp_path: Path, tiny_dataset: Path, sentr
     assert "not found" in api.quiz_start(str(tmp_path / "nowhere"), 4)["error"]
     assert api.quiz_start(None, 4) == {"cancelled": True}  # no window, so no folder dialog
     started = api.quiz_start(str(tiny_dataset), 2)
-    assert started["image"]["count"] == 2 and started["image"]["dataUrl"].startswith("data:image/")
+    assert started["image"]["count"] == 2 and started["image"]["dataUrl"].startswith("data:image/png;base64,")
     assert api.quiz_answer(started["round"], "maybe") == {"error": "answer real or ai, once per image"}
     api.quiz_answer(started["round"], "real")
     done = api.quiz_answer(started["round"], "ai")
@@ -256,3 +256,21 @@ def test_quiz_bridge_refuses_bad_input(tmp_path: Path, tiny_dataset: Path, sentr
     assert [r["accuracy"]["images"] for r in api.quiz_history()["rounds"]] == [2]
     written = api.quiz_export_csv(str(tmp_path / "q.csv"))
     assert written["rounds"] == 1 and (tmp_path / "q.csv").read_text().count("\n") == 3
+
+
+def test_quiz_images_that_do_not_decode_leave_the_round(tmp_path: Path, sentry_home: Path) -> None:
+    from test_quiz import tell_tale_dataset
+
+    from sentry_image_desktop.api import DesktopApi
+
+    data = tell_tale_dataset(tmp_path / "data")
+    api = DesktopApi(port=1)
+    started = api.quiz_start(str(data), 3)
+    answered = [api.quiz_answer(started["round"], "real")]
+    while "next" in answered[-1]:
+        answered.append(api.quiz_answer(started["round"], "ai"))
+    assert len(answered) == 2 and answered[-1]["results"]["images"] == 2
+    assert all("broken" not in a["source"] for a in answered)
+    (tmp_path / "only-broken" / "val" / "fake").mkdir(parents=True)
+    (tmp_path / "only-broken" / "val" / "fake" / "x.png").write_bytes(b"not an image")
+    assert "none of the images" in api.quiz_start(str(tmp_path / "only-broken"), 2)["error"]

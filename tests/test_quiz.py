@@ -9,12 +9,22 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from sentry_image.cli import main
 from sentry_image.errors import SentryError
-from sentry_image.quiz.rounds import PUBLISHED_HUMAN_ACCURACY, Answer, draw_round, history_file, results
+from sentry_image.quiz.rounds import (
+    PUBLISHED_HUMAN_ACCURACY,
+    Answer,
+    draw_round,
+    history_file,
+    picture_png,
+    results,
+)
 from sentry_image.training.datasets import open_dataset
+from sentry_image.training.datasets.sample import AI, REAL, Sample
 
 
 def test_rounds_are_balanced_and_repeatable(tiny_dataset: Path) -> None:
@@ -78,3 +88,45 @@ def test_bad_quiz_arguments_are_clear_errors(store_with_model, tmp_path: Path, c
     assert main(["quiz"]) == 2 and "--data is needed" in capsys.readouterr().out
     assert main(["quiz", "--data", str(tmp_path / "nowhere")]) == 2 and "not found" in capsys.readouterr().out
     assert main(["quiz", "--data", str(tmp_path), "--rounds", "0"]) == 2
+
+
+def tell_tale_dataset(root: Path) -> Path:
+    """``val/{real,fake}``: a camera-like JPEG with EXIF and a sideways orientation tag, a WebP with a
+    generator's text in it, and one file that does not decode."""
+    rng = np.random.default_rng(3)
+    (root / "val" / "real").mkdir(parents=True)
+    (root / "val" / "fake").mkdir(parents=True)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "Camera Maker", 6  # Make; Orientation: rotate 90°
+    Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(
+        root / "val" / "real" / "camera.jpg", quality=92, exif=exif
+    )
+    Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(
+        root / "val" / "fake" / "generated.webp", lossless=True, exif=Image.Exif()
+    )
+    (root / "val" / "fake" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    return root
+
+
+def test_the_person_sees_the_pixels_alone(tmp_path: Path) -> None:
+    data = tell_tale_dataset(tmp_path)
+    camera = Sample(str(data / "val" / "real" / "camera.jpg"), REAL)
+    shown = Image.open(io.BytesIO(picture_png(camera)))
+    assert shown.format == "PNG" and shown.size == (48, 64)  # upright, as a viewer would show it
+    assert not shown.getexif() and "exif" not in shown.info  # no camera metadata to read the answer from
+    original = np.asarray(Image.open(camera.key).transpose(Image.Transpose.ROTATE_270))
+    assert np.array_equal(np.asarray(shown), original)  # the same pixels, losslessly
+    with pytest.raises(SentryError, match="corrupt|truncated|not a supported"):
+        picture_png(Sample(str(data / "val" / "fake" / "broken.png"), AI))
+
+
+def test_the_terminal_shows_pngs_and_skips_what_does_not_decode(
+    store_with_model, tmp_path, monkeypatch, capsys
+) -> None:
+    data = tell_tale_dataset(tmp_path / "data")
+    out = play(monkeypatch, capsys, ["--data", str(data), "--rounds", "3"], "r\na\n")
+    shown = [line.split()[0] for line in out.splitlines() if "sentry-quiz-" in line]
+    assert len(shown) == 2 and all(p.endswith(".png") for p in shown)  # not .jpg / .webp: no format cue
+    assert out.count("skipped, unreadable") == 1 and "not a supported image" in out
+    (saved,) = [json.loads(line) for line in history_file().read_text().splitlines()]
+    assert len(saved["answers"]) == 2 and "broken" not in json.dumps(saved)

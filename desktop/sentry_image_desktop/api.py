@@ -154,7 +154,10 @@ class DesktopApi:
             self.quiz = start_round(dataset, max(1, int(count)), detector)
         except (SentryError, ValueError, FileNotFoundError) as exc:
             return {"error": getattr(exc, "message", str(exc))}
-        return {"round": self.quiz.id, "dataset": dataset, "model": detector.model_id, "image": self.quiz.image(0)}
+        first = self.quiz.current_image()
+        if first is None:
+            return {"error": f"none of the images drawn from {dataset} decodes"}
+        return {"round": self.quiz.id, "dataset": dataset, "model": detector.model_id, "image": first}
 
     def quiz_answer(self, round_id: str, guess: str) -> dict[str, Any]:
         """Answer the current image with "real" or "ai"."""

@@ -9,11 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentry_image.engine.decode import sniff_format
-from sentry_image.quiz.rounds import Answer, draw_round, model_view, results, save_round, truth_of
+from sentry_image.errors import SentryError
+from sentry_image.quiz.rounds import Answer, draw_round, model_view, picture_png, results, save_round, truth_of
 from sentry_image.training.datasets.sample import Sample
-
-MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif", "BMP": "image/bmp"}
 
 
 @dataclass
@@ -26,15 +24,23 @@ class QuizRound:
     answers: list[Answer] = field(default_factory=list)
     id: str = field(default_factory=lambda: secrets.token_hex(8))
 
-    def image(self, index: int) -> dict[str, Any]:
-        """The image the person sees (as a data URL: its file name could give the answer away)."""
-        data = self.images[index].read()
-        mime = MIME.get(sniff_format(data) or "", "image/png")
-        return {
-            "index": index,
-            "count": len(self.images),
-            "dataUrl": f"data:{mime};base64," + base64.b64encode(data).decode(),
-        }
+    def current_image(self) -> dict[str, Any] | None:
+        """The picture the person sees next, as a PNG data URL: no file name, format or metadata to give
+        the answer away, and formats the web view cannot show (TIFF, HEIC) are shown too. An image that
+        does not decode leaves the round; None when no image is left."""
+        while len(self.answers) < len(self.images):
+            index = len(self.answers)
+            try:
+                png = picture_png(self.images[index])
+            except (SentryError, OSError):
+                del self.images[index]
+                continue
+            return {
+                "index": index,
+                "count": len(self.images),
+                "dataUrl": "data:image/png;base64," + base64.b64encode(png).decode(),
+            }
+        return None
 
     def answer(self, guess: str) -> dict[str, Any]:
         """Judge the current image; the reveal, then the next image or the round's results."""
@@ -50,8 +56,9 @@ class QuizRound:
             "explanation": answer.explanation,
             "source": sample.key,
         }
-        if len(self.answers) < len(self.images):
-            out["next"] = self.image(len(self.answers))
+        upcoming = self.current_image()
+        if upcoming is not None:
+            out["next"] = upcoming
         else:
             save_round(self.answers, self.dataset, self.detector.model_id)
             out["results"] = results(self.answers)

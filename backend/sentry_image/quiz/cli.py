@@ -12,7 +12,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sentry_image.engine.decode import sniff_format
 from sentry_image.errors import SentryError
 from sentry_image.quiz.rounds import (
     Answer,
@@ -20,6 +19,7 @@ from sentry_image.quiz.rounds import (
     history_csv,
     load_history,
     model_view,
+    picture_png,
     results,
     save_round,
     truth_of,
@@ -106,11 +106,9 @@ def run_quiz(args: argparse.Namespace) -> int:
 
 
 def shown_copy(sample: Sample, folder: Path, index: int) -> Path:
-    """The image under a neutral name: dataset paths often say real or AI in their folder names."""
-    data = sample.read()
-    fmt = sniff_format(data) or "IMG"
-    path = folder / f"{index:02d}.{ {'JPEG': 'jpg', 'HEIF': 'heic'}.get(fmt, fmt.lower()) }"
-    path.write_bytes(data)
+    """The picture as a PNG under a neutral name (dataset paths often say real or AI)."""
+    path = folder / f"{index:02d}.png"
+    path.write_bytes(picture_png(sample))
     return path
 
 
@@ -121,10 +119,10 @@ def play(console: Console, picked: list[Sample], detector: Any, folder: Path, op
         console.rule(f"image {i} of {len(picked)}")
         try:
             shown = shown_copy(sample, folder, i)
-        except OSError as exc:
-            console.print(f"[yellow]skipped, unreadable: {exc}[/]")
+        except (SentryError, OSError) as exc:
+            console.print(f"[yellow]skipped, unreadable: {getattr(exc, 'message', exc)}[/]")
             continue
-        console.print(f"{shown}  ({shown.stat().st_size / 1024:.0f} KB)")
+        console.print(str(shown))
         if open_viewer:
             webbrowser.open(shown.as_uri())
         guess = ask(console)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sentry_image.atomic_files import atomic_write_text, locked
+from sentry_image.engine.decode import decode_image
 from sentry_image.engine.pipeline import check_one
 from sentry_image.errors import SentryError
 from sentry_image.paths import data_dir
@@ -61,6 +62,18 @@ class Answer:
     def model_correct(self) -> bool | None:
         """Whether the model's best guess (P(AI) >= 0.5) was right; None when it could not score."""
         return None if self.model_guess is None else self.model_guess == self.truth
+
+
+def picture_png(sample: Sample) -> bytes:
+    """What the person is shown: the image's pixels alone, upright, as a PNG.
+
+    The file itself gives cues that are not in the picture: its format (generators often write WebP or
+    PNG, cameras JPEG), its size and its metadata. The person judges the picture; the model still reads
+    the original file. Raises ``SentryError`` for an image that does not decode.
+    """
+    out = io.BytesIO()
+    decode_image(sample.read()).save(out, format="PNG", compress_level=1)
+    return out.getvalue()
 
 
 def truth_of(sample: Sample) -> str:

@@ -260,6 +260,7 @@ function quizShow(image) {
   $('quiz-img').src = image.dataUrl;
   $('quiz-pos').textContent = `Image ${image.index + 1} of ${image.count}`;
   $('quiz-reveal').hidden = true;
+  $('quiz-pos').scrollIntoView({ block: 'nearest' });
   $('quiz-next').hidden = true;
   document.querySelectorAll('.answer').forEach((b) => { b.disabled = false; });
   quiz.waiting = true;
@@ -289,7 +290,12 @@ async function quizAnswer(guess) {
   quiz.waiting = false;
   document.querySelectorAll('.answer').forEach((b) => { b.disabled = true; });
   const r = await api().quiz_answer(quiz.round, guess);
-  if (r.error) { toast(r.error); return; }
+  if (r.error) { // the image stays; the person can answer again
+    toast(r.error);
+    document.querySelectorAll('.answer').forEach((b) => { b.disabled = false; });
+    quiz.waiting = true;
+    return;
+  }
   const reveal = $('quiz-reveal');
   reveal.replaceChildren();
   const verdict = document.createElement('p');
@@ -309,6 +315,7 @@ async function quizAnswer(guess) {
   quiz.pending = r;
   $('quiz-next').hidden = false;
   $('quiz-next').textContent = r.next ? 'Next (Enter)' : 'See the result (Enter)';
+  reveal.scrollIntoView({ block: 'nearest' }); // below the picture in a short window
   document.body.dataset.quizState = 'revealed';
 }
 
