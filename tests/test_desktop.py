@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import encode, free_port, generated_like, photo_like, serving
+from conftest import SHARED_DATA, encode, free_port, generated_like, photo_like, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -173,6 +173,8 @@ def test_real_window_checks_two_images(two_images: list[str], sentry_home: Path)
 
 @needs_x
 def test_real_window_quiz_round(tiny_dataset: Path, sentry_home: Path) -> None:
+    # ../shared/data's val split where it is present (real photos and generators' images), else synthetic.
+    dataset = SHARED_DATA if SHARED_DATA.is_file() else tiny_dataset
     ARTIFACTS.mkdir(exist_ok=True)
     shots = ARTIFACTS / "desktop-quiz"
     env = {
@@ -181,7 +183,7 @@ def test_real_window_quiz_round(tiny_dataset: Path, sentry_home: Path) -> None:
         "SENTRY_IMAGE_HOME": str(sentry_home),
     }
     cmd = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", sys.executable, str(ROOT / "tests" / "quiz_driver.py")]
-    proc = subprocess.run([*cmd, str(tiny_dataset), str(shots)], env=env, capture_output=True, text=True, timeout=400)
+    proc = subprocess.run([*cmd, str(dataset), str(shots)], env=env, capture_output=True, text=True, timeout=400)
     last = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert last, proc.stdout[-2000:] + proc.stderr[-2000:]
     out = json.loads(last[-1])

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import SHARED_DATA
 from sentry_image.cli import main
 from sentry_image.errors import SentryError
 from sentry_image.quiz.rounds import (
@@ -130,3 +131,15 @@ def test_the_terminal_shows_pngs_and_skips_what_does_not_decode(
     assert out.count("skipped, unreadable") == 1 and "not a supported image" in out
     (saved,) = [json.loads(line) for line in history_file().read_text().splitlines()]
     assert len(saved["answers"]) == 2 and "broken" not in json.dumps(saved)
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_file(), reason="../shared/data is not here")
+def test_a_round_from_the_shared_manifest_draws_its_val_split(store_with_model, monkeypatch, capsys) -> None:
+    play(monkeypatch, capsys, ["--data", str(SHARED_DATA), "--rounds", "6", "--seed", "3"], "r\na\nr\na\nr\na\n")
+    (saved,) = [json.loads(line) for line in history_file().read_text().splitlines()]
+    with SHARED_DATA.open(newline="") as fh:
+        rows = {str(SHARED_DATA.parent / r["file"]): r for r in csv.DictReader(fh)}
+    drawn = [rows[a["image"]] for a in saved["answers"]]
+    assert len(drawn) == 6 and {r["split"] for r in drawn} == {"val"}
+    assert [a["truth"] for a in saved["answers"]].count("ai") == 3  # half and half
+    assert all(a["truth"] == r["label"] for a, r in zip(saved["answers"], drawn, strict=True))
