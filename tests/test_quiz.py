@@ -70,6 +70,10 @@ def test_a_round_through_the_terminal(store_with_model, tiny_dataset: Path, monk
     assert [a["guess"] for a in saved["answers"]] == guesses
     assert saved["accuracy"]["you"] == sum(t == g for t, g in zip(truths, guesses, strict=True)) / 4
     assert all(a["model_verdict"] in ("likely_ai", "uncertain", "likely_real") for a in saved["answers"])
+    # An "uncertain" verdict says which way the model leans: that is the answer it is judged by.
+    uncertain = [a for a in saved["answers"] if a["model_verdict"] == "uncertain"]
+    assert out.count("leaning") == len(uncertain)
+    assert out.count(": right") + out.count(": wrong") == 4
 
 
 def test_stopping_early_keeps_the_answers_given(

@@ -52,6 +52,7 @@ class QuizRound:
             "correct": answer.correct,
             "model_verdict": answer.model_verdict,
             "model_score": answer.model_score,
+            "model_guess": answer.model_guess,
             "model_correct": answer.model_correct,
             "explanation": answer.explanation,
             "source": sample.key,

@@ -112,6 +112,18 @@ def shown_copy(sample: Sample, folder: Path, index: int) -> Path:
     return path
 
 
+def model_says(answer: Answer) -> str:
+    """The model's verdict and score; an "uncertain" one says which way it leans, the answer it is judged by."""
+    if not answer.model_verdict:
+        return "the model could not score it"
+    lean = ""
+    if answer.model_verdict == "uncertain":
+        lean = f", leaning {'AI' if answer.model_guess == 'ai' else 'real'}"
+    verdict = answer.model_verdict.replace("_", " ")
+    judged = "right" if answer.model_correct else "wrong"
+    return f"the model says {verdict} (P(AI) {answer.model_score:.2f}){lean}: {judged}"
+
+
 def play(console: Console, picked: list[Sample], detector: Any, folder: Path, open_viewer: bool) -> list[Answer]:
     """Ask about each image in turn; the answers given before a stop."""
     answers: list[Answer] = []
@@ -132,13 +144,7 @@ def play(console: Console, picked: list[Sample], detector: Any, folder: Path, op
         answer = Answer(sample.key, truth_of(sample), guess, **view)
         answers.append(answer)
         mark = "[green]right[/]" if answer.correct else "[red]wrong[/]"
-        model = (
-            f"the model says {answer.model_verdict.replace('_', ' ')} (P(AI) {answer.model_score:.2f})"
-            if answer.model_verdict
-            else "the model could not score it"
-        )
-        console.print(
-            f"You are {mark}: it is [bold]{answer.truth.upper() if answer.truth == 'ai' else 'real'}[/]; {model}."
-        )
+        truth = "AI" if answer.truth == "ai" else "real"
+        console.print(f"You are {mark}: it is [bold]{truth}[/]; {model_says(answer)}.")
         console.print(f"[dim]{answer.explanation}\nfrom {sample.key}[/]")
     return answers

@@ -305,7 +305,8 @@ async function quizAnswer(guess) {
   verdict.append(mark, ` — it is ${r.truth === 'ai' ? 'AI-generated' : 'a real photo'}.`);
   const model = document.createElement('p');
   model.textContent = r.model_verdict
-    ? `The model says ${VERDICT_TEXT[r.model_verdict]} (P(AI) ${r.model_score.toFixed(2)}), ${r.model_correct ? 'right' : 'wrong'}.`
+    ? `The model says ${VERDICT_TEXT[r.model_verdict]} (P(AI) ${r.model_score.toFixed(2)})${
+      r.model_verdict === 'uncertain' ? `, leaning ${r.model_guess === 'ai' ? 'AI' : 'real'}` : ''}: ${r.model_correct ? 'right' : 'wrong'}.`
     : 'The model could not score it.';
   const why = document.createElement('p');
   why.className = 'muted';
