@@ -1,16 +1,21 @@
-"""Diagnostic, not a model: how much a second model's scores add to the first's on a split, under both
-protocols (as found, and every image re-encoded as JPEG q90).
+"""Diagnostic, not a model: how much mixing models' scores adds to the first model's on a split, under
+both protocols (as found, and every image re-encoded as JPEG q90).
 
     .venv/bin/python scripts/logit_mix_diagnostic.py sentry-effnet-lite1-int8 runs/artifact-e/model
+    .venv/bin/python scripts/logit_mix_diagnostic.py sentry-effnet-lite1 runs/lite1-seed1/model runs/lite1-seed2/model \
+        --cache runs/mix-logits.json
 
-Each model's logits are standardised on the split itself and mixed with fixed weights, so the numbers
-are optimistic (nothing held out): a lead to follow, never a reason to ship. reports/README.md (issue 14)
-has the numbers it printed.
+Each model's logits are standardised on the split itself and mixed with fixed weights (all equal, and the
+first model 3:1 against the mean of the rest), so the numbers are optimistic (nothing held out): a lead to
+follow, never a reason to ship. ``--cache`` keeps each model's logits (by model folder and protocol) so a
+later mix does not score them again. reports/README.md has the numbers it printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -21,35 +26,46 @@ from sentry_image.evaluation.transforms import FORMAT_MATCHED
 from sentry_image.registry.store import ModelStore
 from sentry_image.training.datasets import open_dataset
 
-WEIGHTS = ((1.0, 1.0), (3.0, 1.0))
+PROTOCOLS = (("as found", None), ("format-matched", FORMAT_MATCHED))
 
 
-def logits_by_key(detector: Detector, samples: list, transform) -> dict[str, tuple[int, float]]:  # noqa: ANN001
+def logits_by_key(folder: Path, samples: list, transform) -> dict[str, list]:  # noqa: ANN001
     """Each readable sample's label and logit, by key."""
-    found = [r for r in score_samples(detector, samples, transform, show_progress=False) if r.error is None]
-    return {r.sample.key: (r.sample.label, r.logit) for r in found}
+    found = score_samples(Detector.from_folder(folder), samples, transform, show_progress=False)
+    return {r.sample.key: [r.sample.label, r.logit] for r in found if r.error is None}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("first", help="installed model id or model folder")
-    ap.add_argument("second", help="installed model id or model folder")
+    ap.add_argument("models", nargs="+", help="installed model ids or model folders (two or more; the first leads)")
     ap.add_argument("--data", default="../shared/data/manifest.csv")
     ap.add_argument("--split", default="val")
+    ap.add_argument("--cache", type=Path, help="JSON file that keeps each model's logits between runs")
     args = ap.parse_args()
+    if len(args.models) < 2:
+        ap.error("name two or more models")
     store = ModelStore()
-    detectors = [Detector.from_folder(store.folder_for(ref)) for ref in (args.first, args.second)]
+    folders = [store.folder_for(ref).resolve() for ref in args.models]
+    cache = json.loads(args.cache.read_text()) if args.cache and args.cache.is_file() else {}
     samples = open_dataset(args.data, args.split)
-    for protocol, transform in (("as found", None), ("format-matched", FORMAT_MATCHED)):
-        a, b = (logits_by_key(d, samples, transform) for d in detectors)
-        keys = sorted(set(a) & set(b))
-        y = np.array([a[k][0] for k in keys])
-        za, zb = (np.array([m[k][1] for k in keys]) for m in (a, b))
-        za, zb = (za - za.mean()) / za.std(), (zb - zb.mean()) / zb.std()
-        mixes = ", ".join(f"{wa:g}:{wb:g} {roc_auc_score(y, wa * za + wb * zb):.3f}" for wa, wb in WEIGHTS)
+    for protocol, transform in PROTOCOLS:
+        scored = []
+        for folder in folders:
+            entry = f"{folder}|{args.split}|{protocol}"
+            if entry not in cache:
+                cache[entry] = logits_by_key(folder, samples, transform)
+                if args.cache:
+                    args.cache.write_text(json.dumps(cache))
+            scored.append(cache[entry])
+        keys = sorted(set.intersection(*(set(m) for m in scored)))
+        y = np.array([scored[0][k][0] for k in keys])
+        z = np.array([[m[k][1] for k in keys] for m in scored])
+        z = (z - z.mean(axis=1, keepdims=True)) / z.std(axis=1, keepdims=True)
+        each = " ".join(f"{roc_auc_score(y, row):.3f}" for row in z)
+        corr = np.corrcoef(z)[np.triu_indices(len(z), 1)].mean()
         print(
-            f"{protocol} (n {len(keys)}): first {roc_auc_score(y, za):.3f}, second {roc_auc_score(y, zb):.3f}, "
-            f"mixed {mixes}; correlation {np.corrcoef(za, zb)[0, 1]:.2f}"
+            f"{protocol} (n {len(keys)}): each {each}; all equal {roc_auc_score(y, z.mean(axis=0)):.3f}, "
+            f"first 3:1 {roc_auc_score(y, 3 * z[0] + z[1:].mean(axis=0)):.3f}; mean correlation {corr:.2f}"
         )
     return 0
 
