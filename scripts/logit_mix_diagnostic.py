@@ -7,8 +7,8 @@ both protocols (as found, and every image re-encoded as JPEG q90).
 
 Each model's logits are standardised on the split itself and mixed with fixed weights (all equal, and the
 first model 3:1 against the mean of the rest), so the numbers are optimistic (nothing held out): a lead to
-follow, never a reason to ship. ``--cache`` keeps each model's logits (by model folder and protocol) so a
-later mix does not score them again. reports/README.md has the numbers it printed.
+follow, never a reason to ship. ``--cache`` keeps each model's logits (by model folder, weights' sha256,
+split and protocol) so a later mix does not score them again. reports/README.md has the numbers it printed.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from sentry_image.atomic_files import atomic_write_text
 from sentry_image.engine.detector import Detector
 from sentry_image.evaluation.scoring import score_samples
 from sentry_image.evaluation.transforms import FORMAT_MATCHED
+from sentry_image.registry.card import read_card
 from sentry_image.registry.store import ModelStore
 from sentry_image.training.datasets import open_dataset
 
@@ -51,11 +53,11 @@ def main() -> int:
     for protocol, transform in PROTOCOLS:
         scored = []
         for folder in folders:
-            entry = f"{folder}|{args.split}|{protocol}"
+            entry = f"{folder}|{read_card(folder)['sha256']}|{args.split}|{protocol}"
             if entry not in cache:
                 cache[entry] = logits_by_key(folder, samples, transform)
                 if args.cache:
-                    args.cache.write_text(json.dumps(cache))
+                    atomic_write_text(args.cache, json.dumps(cache))
             scored.append(cache[entry])
         keys = sorted(set.intersection(*(set(m) for m in scored)))
         y = np.array([scored[0][k][0] for k in keys])
