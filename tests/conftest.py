@@ -75,6 +75,24 @@ def make_label_folders(root: Path, n: int = 24, seed: int = 0) -> Path:
     return root
 
 
+def tell_tale_dataset(root: Path) -> Path:
+    """``val/{real,fake}`` whose files give away more than their pictures: a camera-like JPEG with EXIF and
+    a sideways orientation tag, a lossless WebP, and one file that does not decode."""
+    rng = np.random.default_rng(3)
+    (root / "val" / "real").mkdir(parents=True)
+    (root / "val" / "fake").mkdir(parents=True)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "Camera Maker", 6  # Make; Orientation: rotate 90°
+    Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(
+        root / "val" / "real" / "camera.jpg", quality=92, exif=exif
+    )
+    Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(
+        root / "val" / "fake" / "generated.webp", lossless=True, exif=Image.Exif()
+    )
+    (root / "val" / "fake" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    return root
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small two-class dataset on disk."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA, encode, free_port, generated_like, photo_like, serving
+from conftest import SHARED_DATA, encode, free_port, generated_like, photo_like, serving, tell_tale_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -261,8 +261,6 @@ def test_quiz_bridge_refuses_bad_input(tmp_path: Path, tiny_dataset: Path, sentr
 
 
 def test_quiz_images_that_do_not_decode_leave_the_round(tmp_path: Path, sentry_home: Path) -> None:
-    from test_quiz import tell_tale_dataset
-
     from sentry_image_desktop.api import DesktopApi
 
     data = tell_tale_dataset(tmp_path / "data")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, tell_tale_dataset
 from sentry_image.cli import main
 from sentry_image.errors import SentryError
 from sentry_image.quiz.rounds import (
@@ -93,24 +93,6 @@ def test_bad_quiz_arguments_are_clear_errors(store_with_model, tmp_path: Path, c
     assert main(["quiz"]) == 2 and "--data is needed" in capsys.readouterr().out
     assert main(["quiz", "--data", str(tmp_path / "nowhere")]) == 2 and "not found" in capsys.readouterr().out
     assert main(["quiz", "--data", str(tmp_path), "--rounds", "0"]) == 2
-
-
-def tell_tale_dataset(root: Path) -> Path:
-    """``val/{real,fake}``: a camera-like JPEG with EXIF and a sideways orientation tag, a WebP with a
-    generator's text in it, and one file that does not decode."""
-    rng = np.random.default_rng(3)
-    (root / "val" / "real").mkdir(parents=True)
-    (root / "val" / "fake").mkdir(parents=True)
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0112] = "Camera Maker", 6  # Make; Orientation: rotate 90°
-    Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(
-        root / "val" / "real" / "camera.jpg", quality=92, exif=exif
-    )
-    Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(
-        root / "val" / "fake" / "generated.webp", lossless=True, exif=Image.Exif()
-    )
-    (root / "val" / "fake" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
-    return root
 
 
 def test_the_person_sees_the_pixels_alone(tmp_path: Path) -> None:
