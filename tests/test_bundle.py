@@ -40,14 +40,18 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(tmp_path_factory.mktemp("bundle"), archive=False)
 
 
+PROBE_ID = "sentry-clip-b16-layers"
+
+
 def builtin_scores(images: list[Image.Image], model_id: str) -> list[float]:
-    """What the full install says with a built-in model: on PyTorch, where the model has PyTorch weights."""
-    from sentry_image.engine.detector import Detector
+    """What the full install says with a built-in model: on PyTorch, where the model has PyTorch weights
+    (the CLIP probe runs on ONNX Runtime everywhere)."""
+    from sentry_image.engine.load import load_detector
     from sentry_image.registry.store import ModelStore
 
     model = ModelStore().get(model_id)
-    backend = "onnx" if model.card.get("format") == "onnx" else "torch"
-    return [s.score for s in Detector.from_folder(model.folder, backend=backend).score(images)]
+    backend = "torch" if model.card.get("format", "safetensors") == "safetensors" and model_id != PROBE_ID else "auto"
+    return [s.score for s in load_detector(model.folder, backend=backend).score(images)]
 
 
 def test_bundle_has_no_pytorch_and_ships_the_onnx_export(bundle: Path) -> None:
@@ -56,8 +60,11 @@ def test_bundle_has_no_pytorch_and_ships_the_onnx_export(bundle: Path) -> None:
     assert not (internal / "torch").exists() and not (internal / "timm").exists()
     cards = list((internal / "sentry_image" / "builtin_models").glob("*/model.json"))
     assert cards
+    assert (internal / "onnx").is_dir()  # the probe exposes its backbone's layers with it
     for card_path in cards:  # every built-in model runs here: its ONNX export, or its model.onnx is the model
         card = json.loads(card_path.read_text())
+        if card["architecture"]["name"] == "clip-layers":
+            continue  # its backbone is ONNX already (fetched into the data folder), its head a weighted sum
         onnx_sha = card["sha256"] if card.get("format") == "onnx" else card["onnx"]["sha256"]
         assert sha256_file(card_path.parent / "model.onnx") == onnx_sha
 
@@ -70,7 +77,7 @@ def test_bundle_is_pruned_to_what_the_app_loads(bundle: Path) -> None:
     assert (qt / "libexec" / "QtWebEngineProcess").is_file()
 
 
-@pytest.mark.parametrize("model_id", ["sentry-effnet-lite1", "sentry-effnet-lite1-int8"])
+@pytest.mark.parametrize("model_id", [PROBE_ID, "sentry-effnet-lite1", "sentry-effnet-lite1-int8"])
 def test_bundled_check_gives_the_full_install_scores(bundle: Path, sentry_home: Path, tmp_path: Path, model_id) -> None:
     rng = np.random.default_rng(11)
     images = [photo_like(rng, 300), generated_like(rng, 288)]
@@ -114,7 +121,7 @@ def test_bundled_service_answers_on_onnx(bundle: Path, sentry_home: Path) -> Non
         )
         assert r.status_code == 200, r.text
         result = r.json()["results"][0]
-        assert result["model"] == "sentry-effnet-lite1-int8"  # the default on a machine without CUDA
+        assert result["model"] == PROBE_ID  # the default
         assert abs(result["pixel_score"] - builtin_scores([img], result["model"])[0]) < 1e-4
         assert requests.post(f"{base}/detect", data=encode(img), timeout=10).status_code == 401
     finally:

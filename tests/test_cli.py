@@ -101,3 +101,68 @@ def test_threshold_overrides_change_verdicts_not_scores(installed, image_folder:
     assert lenient["verdict"] == "likely_real" and lenient["score"] == strict["score"]
     assert main(["check", target, "--likely-ai", "1.5"]) == 3
     assert "between 0 and 1" in capsys.readouterr().err
+
+
+def bad_inputs(folder: Path) -> dict[str, Path]:
+    """One file per kind of bad input, plus a path that does not exist and a folder with no images."""
+    from PIL import Image
+
+    good = encode(photo_like(np.random.default_rng(1), 96))
+    files = {
+        "empty": b"",
+        "text": b"hello, this is not an image\n",
+        "corrupt-jpeg": b"\xff\xd8\xff\xe0" + b"garbage" * 20,
+        "truncated-png": good[: len(good) // 2],
+        "bomb": encode(Image.new("1", (20000, 20000)), "PNG", optimize=True),
+    }
+    folder.mkdir()
+    paths = {}
+    for name, data in files.items():
+        paths[name] = folder / f"{name}.png"
+        paths[name].write_bytes(data)
+    paths["missing"] = folder / "missing.jpg"
+    (folder / "empty-folder").mkdir()
+    paths["empty-folder"] = folder / "empty-folder"
+    return paths
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["table", "json"])
+def test_bad_inputs_give_plain_errors_and_one_exit_code_contract(installed, tmp_path: Path, capsys, json_flag) -> None:
+    """check and inspect: 1 when nothing could be scored, 2 for nothing to check, never a Python object's
+    representation or a traceback in what a person reads."""
+    for name, path in bad_inputs(tmp_path / "bad").items():
+        heatmap = ["--heatmap", str(tmp_path / f"{name}-heat.png")]
+        for command, expected in (
+            (["check", str(path), *json_flag], 2 if name == "empty-folder" else 1),
+            (["inspect", str(path), *json_flag], 1),
+            (["inspect", str(path), *json_flag, *heatmap], 1),
+        ):
+            assert main(command) == expected, (name, command)
+            out, err = capsys.readouterr()
+            text = out + err
+            assert "object at 0x" not in text and "Traceback" not in text, (name, command, text)
+            assert "error" in text or "pixel detector unavailable" in text, (name, command, text)
+            assert not (tmp_path / f"{name}-heat.png").exists()
+
+
+def test_inspect_without_a_model_exits_3_and_still_reports_metadata(
+    sentry_home: Path, empty_builtin: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setattr("sentry_image.paths.BUILTIN_MODELS_DIR", empty_builtin)
+    image = tmp_path / "a.jpg"
+    image.write_bytes(encode(photo_like(np.random.default_rng(2), 64), "JPEG"))
+    assert main(["inspect", str(image), "--json"]) == 3
+    report = json.loads(capsys.readouterr().out)
+    assert report["pixel_error"]["code"] == "no_model" and "evidence" in report
+    assert main(["check", str(image)]) == 3
+
+
+def test_models_list_fits_80_columns(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["models", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if "sentry-" in line]
+    assert len(rows) >= 3 and all(line.split()[-1] in ("built-in", "onnx") for line in rows)  # one line each
+    assert not any("…" in line for line in lines)  # nothing cut short
+    assert any(line.lstrip().startswith("*") for line in rows)  # the active model

@@ -199,28 +199,35 @@ def test_real_window_quiz_round(tiny_dataset: Path, sentry_home: Path) -> None:
     assert (ARTIFACTS / "desktop-quiz-results.png").stat().st_size > 10_000
 
 
+TRAY_SCRIPT = """
+import sys, time
+from sentry_image_desktop.tray import start_tray_process
+proc, commands, status = start_tray_process()
+if sys.argv[1] == "settled":
+    time.sleep(3)
+    assert proc.is_alive(), "tray died"
+    status.put({"service": "running", "paused": True})
+    time.sleep(1)
+status.put({"quit": True})  # "early": before the icon's loop may have started (a slow start on a busy machine)
+asked = time.monotonic()
+proc.join(timeout=15)
+print("exitcode", proc.exitcode, "after %.2f s" % (time.monotonic() - asked))
+sys.exit(0 if proc.exitcode == 0 and time.monotonic() - asked <= 2.0 else 1)
+"""
+
+
 @needs_x
 @pytest.mark.skipif(
     not shutil.which("trayer") or not shutil.which("dbus-run-session"),
     reason="trayer and dbus-run-session are needed for the tray test",
 )
-def test_tray_process_starts_and_quits_cleanly() -> None:
-    script = (
-        "import time, sys\n"
-        "from sentry_image_desktop.tray import start_tray_process\n"
-        "proc, commands, status = start_tray_process()\n"
-        "time.sleep(3)\n"
-        "assert proc.is_alive(), 'tray died'\n"
-        "status.put({'service': 'running', 'paused': True})\n"
-        "time.sleep(1)\n"
-        "status.put({'quit': True})\n"
-        "proc.join(timeout=15)\n"
-        "print('exitcode', proc.exitcode)\n"
-        "sys.exit(0 if proc.exitcode == 0 else 1)\n"
-    )
-    inner = f'trayer --edge top --SetDockType true & sleep 1; {sys.executable} -c "$0"; rc=$?; kill %1; exit $rc'
+@pytest.mark.parametrize("when", ["settled", "early"])
+def test_tray_process_quits_within_two_seconds(when: str) -> None:
+    # Quit used to be lost now and then (1 run in 3 on a busy machine): pystray's stop does not end a loop
+    # that has not started yet, nor one whose tray host dropped its connection. The tray now ends itself.
+    inner = f'trayer --edge top --SetDockType true & sleep 1; {sys.executable} -c "$0" "$1"; rc=$?; kill %1; exit $rc'
     proc = subprocess.run(
-        ["xvfb-run", "-a", "dbus-run-session", "--", "sh", "-c", inner, script],
+        ["xvfb-run", "-a", "dbus-run-session", "--", "sh", "-c", inner, TRAY_SCRIPT, when],
         capture_output=True,
         text=True,
         timeout=120,
@@ -270,7 +277,7 @@ def test_quiz_images_that_do_not_decode_leave_the_round(tmp_path: Path, sentry_h
     while "next" in answered[-1]:
         answered.append(api.quiz_answer(started["round"], "ai"))
     assert len(answered) == 2 and answered[-1]["results"]["images"] == 2
-    assert all("broken" not in a["source"] for a in answered)
+    assert all("broken" not in a["source"] and "/" not in a["source"] for a in answered)  # no path, no file name
     (tmp_path / "only-broken" / "val" / "fake").mkdir(parents=True)
     (tmp_path / "only-broken" / "val" / "fake" / "x.png").write_bytes(b"not an image")
     assert "none of the images" in api.quiz_start(str(tmp_path / "only-broken"), 2)["error"]

@@ -160,9 +160,14 @@ def test_inspect_command(tmp_path, capsys, store_with_model) -> None:
     f = tmp_path / "x.png"
     f.write_bytes(png_with({"prompt": COMFY_PROMPT}))
     assert main(["inspect", str(f), "--json", "--heatmap", str(tmp_path / "h.png")]) == 0
-    report = json.loads(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    report = json.loads(out)
     assert report["evidence"][0]["signal"] == "generator:comfyui" and report["model"] == "tiny-npr"
-    assert Image.open(tmp_path / "h.png").size == IMG.size
+    assert f"wrote the heatmap to {tmp_path / 'h.png'}" in err
+    heat = Image.open(tmp_path / "h.png").convert("RGB")
+    assert heat.width >= IMG.width and heat.height > IMG.height + 40  # the picture above its legend band
+    band = np.asarray(heat)[IMG.height + 5 :]
+    assert (band[..., 0] > 150).any() and (band[..., 1] > 150).any()  # the scale runs from green to red
     assert main(["inspect", str(f)]) == 0
     assert "ComfyUI" in capsys.readouterr().out
     assert main(["inspect", str(tmp_path / "missing.png")]) == 1

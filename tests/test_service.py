@@ -285,3 +285,14 @@ def test_heatmap_marks_the_generated_half(trained_model_dir) -> None:
     assert left and right and np.mean(right) > np.mean(left)
     wide = heatmap_boxes(1000, 300, 224)
     assert len(wide) <= 256 and max(b[2] for b in wide) == 1000 and max(b[3] for b in wide) == 300
+
+
+def test_paths_outside_the_api_point_to_it_never_a_token_error(client) -> None:
+    # A newcomer's first guess, http://127.0.0.1:8765/health, answered 401 "missing or wrong pairing token".
+    health = client.get("/health")
+    assert health.status_code == 200 and health.get_json() == client.get("/api/v1/health").get_json()
+    assert client.get("/").get_json()["health"] == "/api/v1/health"
+    lost = client.get("/detect")
+    assert lost.status_code == 404 and "/api/v1/health" in lost.get_json()["error"]["message"]
+    assert client.get("/health", headers={"Host": "evil.example"}).status_code == 403  # Host check still first
+    assert client.get("/api/v1/models", headers={"X-Sentry-Token": ""}).status_code == 401

@@ -13,7 +13,7 @@ from sentry_image.provenance.cli import add_inspect_parser
 from sentry_image.quiz.cli import add_quiz_parser
 from sentry_image.registry.cli import add_models_parser
 from sentry_image.service.cli import add_service_parsers
-from sentry_image.training.cli import add_fuse_parser, add_quantize_parser, add_train_parser
+from sentry_image.training.cli import add_fuse_parser, add_quantize_parser, add_train_parser, add_train_probe_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_inspect_parser(sub)
     add_models_parser(sub)
     add_train_parser(sub)
+    add_train_probe_parser(sub)
     add_fuse_parser(sub)
     add_quantize_parser(sub)
     add_eval_parsers(sub)

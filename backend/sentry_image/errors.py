@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+_OBJECT_REPR = re.compile(r"<[^<>]*? object at 0x[0-9a-fA-F]+>")
+
+
+def plain_message(exc: BaseException) -> str:
+    """An exception's message for people: no Python object representations (Pillow says "cannot identify
+    image file <_io.BytesIO object at 0x7f...>"), never empty."""
+    text = _OBJECT_REPR.sub("the data", str(exc)).strip()
+    return text or type(exc).__name__
+
 
 class SentryError(Exception):
     """Base error: ``code`` is stable for programs, the message is for people."""
@@ -51,6 +62,11 @@ class NoModelError(SentryError):
 
     code = "no_model"
     http_status = 503
+
+
+class BackboneMissingError(NoModelError):
+    """A model's backbone is not fetched, or its file does not match the pinned sha256 (answered like a
+    missing model: the service says 503 ``no_model`` with this reason, ``check`` exits 3)."""
 
 
 class ModelError(SentryError):

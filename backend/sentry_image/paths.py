@@ -33,6 +33,15 @@ def cache_dir() -> Path:
     return path
 
 
+def backbones_dir() -> Path:
+    """Where fetched backbones live (``backbones/<id>/``): ``$SENTRY_IMAGE_BACKBONES`` if set (tests point every
+    temporary data folder at one fetched copy), else ``backbones`` in the data folder."""
+    override = os.environ.get("SENTRY_IMAGE_BACKBONES")
+    path = Path(override) if override else data_dir() / "backbones"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def settings_file() -> Path:
     """The JSON settings file (active model, thresholds)."""
     return data_dir() / "settings.json"

@@ -55,7 +55,7 @@ class QuizRound:
             "model_guess": answer.model_guess,
             "model_correct": answer.model_correct,
             "explanation": answer.explanation,
-            "source": sample.key,
+            "source": describe_source(sample),
         }
         upcoming = self.current_image()
         if upcoming is not None:
@@ -64,6 +64,17 @@ class QuizRound:
             save_round(self.answers, self.dataset, self.detector.model_id)
             out["results"] = results(self.answers)
         return out
+
+
+def describe_source(sample: Any) -> str:
+    """Where an image came from, told after the answer, without its path or file name (dataset folders
+    are often named ``ai/`` or ``real/``): its generator or photo category and its source collection."""
+    what = (
+        (sample.generator or sample.family or "an unnamed generator")
+        if sample.label == 1
+        else (f"a {sample.category} photo" if sample.category else "a photo")
+    )
+    return f"{what}, from {sample.source}" if sample.source else what
 
 
 def start_round(dataset: str, count: int, detector: Any, split: str = "val") -> QuizRound:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import queue
 import threading
 
 from PIL import Image, ImageDraw
 
 COLOURS = {"running": (19, 115, 51), "stopped": (128, 134, 139), "busy": (249, 171, 0)}
+QUIT_GRACE_S = 1.0  # how long the icon's own loop gets to end after a quit before the process ends itself
 
 
 def icon_image(state: str) -> Image.Image:
@@ -34,7 +36,7 @@ def run_tray(commands: mp.Queue, status: mp.Queue) -> None:
 
     def quit_(icon, item) -> None:  # noqa: ANN001
         commands.put("quit")
-        icon.stop()
+        stop(icon)
 
     menu = pystray.Menu(
         pystray.MenuItem("Open window", send("open"), default=True),
@@ -56,14 +58,31 @@ def run_tray(commands: mp.Queue, status: mp.Queue) -> None:
             except (EOFError, OSError):
                 msg = {"quit": True}
             if msg.get("quit"):
-                with contextlib.suppress(Exception):  # GDBus notification errors on stop are harmless
-                    icon.stop()
+                stop(icon)
                 return
             state.update(msg)
             with contextlib.suppress(Exception):  # a backend refusing an update must not end the loop
                 icon.icon = icon_image(state["service"])
                 icon.title = f"Sentry-Image: service {state['service']}"  # latin-1 only (X11 WM_NAME)
                 icon.update_menu()
+
+    def stop(icon) -> None:  # noqa: ANN001
+        """Ask the icon's loop to end, and end the process after ``QUIT_GRACE_S`` if it has not. pystray's
+        stop can be lost: a quit that comes before ``icon.run`` has set up its loop (a slow start on a busy
+        machine), or a tray host that drops the connection (trayer's "Fatal IO error 11"), left the loop
+        running and the process alive after Quit. The process holds no state of its own; the commands
+        already sent are flushed to the app first."""
+        with contextlib.suppress(Exception):  # GDBus notification errors on stop are harmless
+            icon.stop()
+
+        def force() -> None:
+            commands.close()
+            commands.join_thread()  # "quit" reaches the app before the process goes
+            os._exit(0)
+
+        timer = threading.Timer(QUIT_GRACE_S, force)
+        timer.daemon = True  # a loop that did end lets the process exit at once
+        timer.start()
 
     threading.Thread(target=follow_status, daemon=True).start()
     icon.run()

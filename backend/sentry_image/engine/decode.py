@@ -9,7 +9,7 @@ import warnings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sentry_image.engine.jpeg_data import check_jpeg_data
-from sentry_image.errors import ImageDecodeError, ImageTooLargeError
+from sentry_image.errors import ImageDecodeError, ImageTooLargeError, plain_message
 
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: larger than any phone photo, far below a decompression bomb
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO", "HEIF", "AVIF")
@@ -52,11 +52,11 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
     except (ImageTooLargeError, ImageDecodeError):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"image refused as a decompression bomb: {exc}") from exc
+        raise ImageTooLargeError(f"image refused as a decompression bomb: {plain_message(exc)}") from exc
     except UnidentifiedImageError as exc:
         raise ImageDecodeError("not a supported image (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC/AVIF)") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageDecodeError(f"corrupt or truncated image: {exc}") from exc
+        raise ImageDecodeError(f"corrupt or truncated image: {plain_message(exc)}") from exc
     with contextlib.suppress(Exception):  # a broken EXIF block must not lose the image
         # In place: without an orientation tag the copying form copies every pixel (15 ms for 12 MP).
         ImageOps.exif_transpose(img, in_place=True)

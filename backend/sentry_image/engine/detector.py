@@ -39,6 +39,8 @@ class Score:
 class Detector:
     """A model ready to score images."""
 
+    max_heatmap_tiles = 256  # tiles a heatmap may score (engine.heatmap)
+
     def __init__(
         self,
         backend: Backend,

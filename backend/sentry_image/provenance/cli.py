@@ -13,6 +13,12 @@ from rich.table import Table
 from sentry_image.errors import SentryError
 
 
+def heatmap_title(report: dict, model_id: str) -> str:
+    """The line a heatmap file carries: verdict, scores and model."""
+    verdict = report["verdict"].replace("_", " ")
+    return f"{verdict}: P(AI) {report['score']:.2f} (pixels {report['pixel_score']:.2f}), model {model_id}"
+
+
 def add_inspect_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``inspect``."""
     p = sub.add_parser("inspect", help="full provenance report of one image (metadata, credentials, pixels)")
@@ -23,7 +29,10 @@ def add_inspect_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    """Print every piece of evidence, the pixel score when a model is installed, and the fused verdict."""
+    """Print every piece of evidence, the pixel score when a model is installed, and the fused verdict.
+
+    Exit status, as ``check``'s: 0 scored, 1 the file cannot be read or decoded (its metadata is still
+    reported), 3 no usable model (likewise); argparse's 2 for usage errors."""
     from sentry_image.engine.compression import compression_state
     from sentry_image.engine.decode import decode_image
     from sentry_image.engine.heatmap import render_heatmap, tile_scores
@@ -38,21 +47,30 @@ def run_inspect(args: argparse.Namespace) -> int:
         print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     report: dict = {"path": args.file, "evidence": [e.to_dict() for e in analyze_provenance(data)]}
+    rc = 0
     try:
-        detector = load_detector(ModelStore().active().folder)
         img = decode_image(data)
-        state = compression_state(data)
-        pixel = detector.score([img], [state])[0].score
-        report.update(model=detector.model_id, **assess(data, pixel, detector.thresholds, img, state))
-        if args.heatmap:
-            boxes, scores = tile_scores(detector, img)
-            Path(args.heatmap).write_bytes(render_heatmap(img, boxes, scores))
-            report["heatmap"] = args.heatmap
-    except SentryError as exc:
-        report["pixel_error"] = exc.to_dict()
+    except SentryError as exc:  # nothing to score: exit 1, as `check` does for an image it cannot score
+        report["pixel_error"], rc = exc.to_dict(), 1
+    else:
+        try:
+            detector = load_detector(ModelStore().active().folder)
+        except SentryError as exc:  # no usable model: exit 3, as `check` does
+            report["pixel_error"], rc = exc.to_dict(), 3
+        else:
+            state = compression_state(data)
+            pixel = detector.score([img], [state])[0].score
+            report.update(model=detector.model_id, **assess(data, pixel, detector.thresholds, img, state))
+            if args.heatmap:
+                boxes, scores = tile_scores(detector, img)
+                Path(args.heatmap).write_bytes(
+                    render_heatmap(img, boxes, scores, title=heatmap_title(report, detector.model_id))
+                )
+                report["heatmap"] = args.heatmap
+                print(f"wrote the heatmap to {args.heatmap}", file=sys.stderr)
     if args.json:
         print(json.dumps(report, indent=2))
-        return 0
+        return rc
     out = Console()
     table = Table(title=f"Provenance of {args.file}")
     for col in ("source", "signal", "strength", "points to", "detail"):
@@ -66,4 +84,4 @@ def run_inspect(args: argparse.Namespace) -> int:
         out.print(report["explanation"])
     else:
         out.print(f"pixel detector unavailable: {report['pixel_error']['message']}")
-    return 0
+    return rc

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from sentry_image.errors import plain_message
+
 # Direction of a piece of evidence.
 AI, REAL, NEUTRAL = "ai", "real", "neutral"
 # Strengths, strongest first: conclusive (cryptographically valid claims only), strong, moderate, weak, none.
@@ -27,4 +29,6 @@ class Evidence:
 
 def analyzer_error(source: str, exc: Exception) -> Evidence:
     """Evidence that an analyzer could not read its part of the file (never a crash, never a claim)."""
-    return Evidence(source, "analyzer_error", "none", NEUTRAL, f"could not read {source} metadata: {exc}")
+    return Evidence(
+        source, "analyzer_error", "none", NEUTRAL, f"could not read {source} metadata: {plain_message(exc)}"
+    )

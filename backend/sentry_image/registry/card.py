@@ -109,6 +109,7 @@ CARD_SCHEMA: dict[str, Any] = {
 }
 
 FUSION = "fusion"
+PROBE = "clip-layers"  # a backbone's per-layer features read by a linear head (``probe/``)
 PARTS_DIR = "parts"
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "model.json"

@@ -6,9 +6,11 @@ import argparse
 import json
 import sys
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from sentry_image.backbones.cli import add_backbone_parsers
 from sentry_image.errors import SentryError
 from sentry_image.registry.card import onnx_only
 from sentry_image.registry.store import ModelStore
@@ -40,6 +42,41 @@ def add_models_parser(sub: argparse._SubParsersAction) -> None:
     )
     a.add_argument("model", help="an installed model id or a model folder")
     a.set_defaults(func=run_models)
+    add_backbone_parsers(acts)
+
+
+def models_table(store: ModelStore) -> Table:
+    """Installed models, one line each within 80 columns (``models info ID`` has the rest): the active
+    one starred, val ROC-AUC as found / format-matched (JPEG q90), built-in or user, ONNX-only marked."""
+    active = store.active_id()
+    table = Table(
+        title="Installed models",
+        caption="AUC: val ROC-AUC as found / format-matched (all re-encoded as JPEG q90)",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=False,
+    )
+    table.add_column("", width=1)
+    table.add_column("id", no_wrap=True)
+    table.add_column("arch", no_wrap=True)
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("AUC", justify="right", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    for m in store.list():
+        s = m.summary()
+        metrics = m.card.get("metrics", {})
+        aucs = [metrics.get(k, {}).get("roc_auc") for k in ("val", "format_matched_val")]
+        table.add_row(
+            "*" if m.id == active else "",
+            m.id,
+            s["architecture"],
+            f"{s['size_bytes'] / 1e6:.1f} MB",
+            "/".join(f"{a:.3f}" for a in aucs if a is not None) or "-",
+            ("built-in" if m.builtin else "user") + (" onnx" if onnx_only(m.card) else ""),
+        )
+    return table
 
 
 def run_models(args: argparse.Namespace) -> int:
@@ -48,23 +85,7 @@ def run_models(args: argparse.Namespace) -> int:
     out = Console()
     try:
         if args.action == "list":
-            active = store.active_id()
-            table = Table(title="Installed models")
-            for col in ("", "id", "name", "architecture", "size", "val ROC-AUC", "kind"):
-                table.add_column(col, overflow="fold")
-            for m in store.list():
-                s = m.summary()
-                auc = s["metrics"].get("roc_auc")
-                table.add_row(
-                    "*" if m.id == active else "",
-                    m.id,
-                    s["name"],
-                    s["architecture"],
-                    f"{s['size_bytes'] / 1e6:.1f} MB",
-                    f"{auc:.3f}" if auc is not None else "-",
-                    ("built-in" if m.builtin else "user") + (", ONNX only" if onnx_only(m.card) else ""),
-                )
-            out.print(table if store.list() else "no models installed")
+            out.print(models_table(store) if store.list() else "no models installed")
         elif args.action == "info":
             print(json.dumps(store.get(args.id).card, indent=2))
         elif args.action == "import":

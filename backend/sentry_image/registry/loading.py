@@ -9,6 +9,7 @@ from sentry_image.atomic_files import atomic_path
 from sentry_image.errors import ModelError
 from sentry_image.registry.card import (
     FUSION,
+    PROBE,
     WEIGHTS_FILE,
     onnx_only,
     read_card,
@@ -46,6 +47,11 @@ def check_model_folder(folder: Path) -> dict[str, Any]:
         read_combiner(folder, card)
         for part in part_folders(folder, card).values():
             check_model_folder(part)
+        return card
+    if card["architecture"]["name"] == PROBE:
+        from sentry_image.probe.detector import ProbeDetector
+
+        ProbeDetector.from_folder(folder)  # the head's sha256 and shapes, and the backbone (verified)
         return card
     if torch_installed() and not onnx_only(card):
         return load_model_folder(folder)[1]

@@ -86,8 +86,9 @@ def onnx_for(folder: Path, card: dict[str, Any]) -> Path | None:
 
 def export_into_folder(folder: Path) -> dict[str, Any]:
     """Write ``model.onnx`` into a model folder and name it in the card; returns the new card. A fused
-    model's parts are exported each (its combiner needs no export: it is a weighted sum)."""
-    from sentry_image.registry.card import FUSION, read_card
+    model's parts are exported each (its combiner needs no export: it is a weighted sum); a backbone probe
+    needs none (its backbone is ONNX and its head a weighted sum)."""
+    from sentry_image.registry.card import FUSION, PROBE, read_card
 
     card = read_card(folder)
     if card["architecture"]["name"] == FUSION:
@@ -96,8 +97,8 @@ def export_into_folder(folder: Path) -> dict[str, Any]:
         for part in part_folders(folder, card).values():
             export_into_folder(part)
         return card
-    if onnx_only(card):
-        return card  # its model.onnx is the model
+    if onnx_only(card) or card["architecture"]["name"] == PROBE:
+        return card  # its model.onnx is the model, or it runs on ONNX Runtime as it is
     _export(folder, folder / ONNX_FILE)
     card["onnx"] = {"sha256": sha256_file(folder / ONNX_FILE), "weights_sha256": card["sha256"], "opset": OPSET}
     write_card(folder, card)

@@ -28,6 +28,7 @@ from sentry_image.registry.card import (
     FUSION,
     ONNX_FILE,
     PARTS_DIR,
+    PROBE,
     WEIGHTS_FILE,
     onnx_only,
     read_card,
@@ -59,7 +60,9 @@ class InstalledModel:
             "builtin": self.builtin,
             "part_of": self.part_of,
             "license": c["license"],
-            "size_bytes": sum(p.stat().st_size for p in self.folder.rglob(weights_file(c))),
+            # a probe's frozen backbone (fetched once, shared by every probe on it) counts with its head
+            "size_bytes": sum(p.stat().st_size for p in self.folder.rglob(weights_file(c)))
+            + int(c.get("backbone", {}).get("size_bytes", 0)),
             "thresholds": c["thresholds"],
             "metrics": c.get("metrics", {}).get("val", {}),
         }
@@ -155,15 +158,17 @@ class ModelStore:
 
     @staticmethod
     def default_id(models: list[InstalledModel]) -> str | None:
-        """The model used when none is selected: the first built-in one that suits this machine (an int8
+        """The model used when none is selected: the first built-in backbone probe (``clip-layers``, the
+        most accurate, on CPU and CUDA alike), else the first built-in one that suits this machine (an int8
         ONNX-only model on the CPU, where it is about 3x faster at the same accuracy; one with PyTorch
         weights where CUDA is available), else the first built-in model, else any model, else None."""
         from sentry_image.engine.device import cuda_available
 
         builtin = [m for m in models if m.builtin and m.part_of is None]
+        probes = [m for m in builtin if m.card["architecture"]["name"] == PROBE]
         want_onnx_only = not cuda_available()
         suited = [m for m in builtin if onnx_only(m.card) == want_onnx_only]
-        for group in (suited, builtin, models):
+        for group in (probes, suited, builtin, models):
             if group:
                 return group[0].id
         return None

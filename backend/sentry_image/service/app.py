@@ -15,6 +15,7 @@ from sentry_image.engine.decode import decode_image
 from sentry_image.engine.device import cuda_available
 from sentry_image.engine.heatmap import render_heatmap, tile_scores
 from sentry_image.errors import ImageTooLargeError, ModelError, SentryError, UnsupportedMediaError
+from sentry_image.probe.detector import missing_backbone
 from sentry_image.registry.store import ModelStore
 from sentry_image.service.cache import ResultCache
 from sentry_image.service.config import ServiceConfig
@@ -69,8 +70,8 @@ def create_app(
             return _error(403, "bad_host", "Host header must name this machine (localhost)")
         if not origin_allowed(request.headers.get("Origin"), config.extra_origins):
             return _error(403, "bad_origin", "requests from web pages are not accepted; use the extension")
-        if request.method == "OPTIONS" or request.path in PUBLIC_PATHS:
-            return None
+        if request.method == "OPTIONS" or request.path in PUBLIC_PATHS or not request.path.startswith(f"{API}/"):
+            return None  # outside the API there is nothing but pointers to it: no token needed
         if not tokens_match(token_from_headers(request.headers), token):
             return _error(
                 401,
@@ -89,18 +90,29 @@ def create_app(
         code = {413: "too_large", 404: "not_found", 405: "method_not_allowed", 400: "bad_request"}.get(
             exc.code or 500, "http_error"
         )
-        return _error(exc.code or 500, code, exc.description or exc.name)
+        message = exc.description or exc.name
+        if exc.code == 404 and not request.path.startswith(f"{API}/"):
+            message = f"no such path: the API lives under {API} (health check: GET {API}/health)"
+        return _error(exc.code or 500, code, message)
+
+    @app.get("/")
+    def root() -> Any:
+        return jsonify({"service": "sentry-image", "version": __version__, "api": API, "health": f"{API}/health"})
 
     @app.errorhandler(SentryError)
     def sentry_error(exc: SentryError) -> Any:
         return _error(exc.http_status, exc.code, exc.message)
 
+    @app.get("/health")  # where people look first; the same answer as the API's own
     @app.get(f"{API}/health")
     def health() -> Any:
+        reason = None
         try:
-            model: dict[str, Any] | None = store.active().summary()
-        except SentryError:
-            model = None
+            installed = store.active()
+            model: dict[str, Any] | None = installed.summary()
+            reason = missing_backbone(installed.card)
+        except SentryError as exc:
+            model, reason = None, exc.message
         device = "cuda" if (config.device in ("auto", "cuda") and cuda_available()) else "cpu"
         return jsonify(
             {
@@ -109,7 +121,8 @@ def create_app(
                 "device": device,
                 "backend": active.loaded_backend(),
                 "model": model,
-                "ready": model is not None,
+                "ready": reason is None,
+                **({"reason": reason} if reason else {}),
                 "badges_paused": bool(load_settings().get("badges_paused")),
             }
         )

@@ -209,3 +209,68 @@ def run_quantize(args: argparse.Namespace) -> int:
         print(f"wrote {out}; install it with `sentry-image models import {out}`")
 
     return _exit_code(step)
+
+
+def add_train_probe_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the ``train-probe`` subcommand."""
+    from sentry_image.backbones.catalog import BACKBONES
+    from sentry_image.probe.views import VIEWS
+    from sentry_image.training.probe_features import AUGMENTATIONS
+    from sentry_image.training.probe_train import C_VALUES
+
+    p = sub.add_parser(
+        "train-probe",
+        help="train a linear head on a frozen backbone's per-layer features (clip-layers) on the CPU",
+        description="Extract (and cache) the backbone's per-layer features of every train and val image, fit a "
+        "logistic regression with C chosen on val by the weaker protocol, then calibrate and measure it on val.",
+    )
+    p.add_argument("--data", required=True, help="dataset with train and val splits (e.g. a manifest.csv)")
+    p.add_argument("--out", required=True, help="run folder; the model is written to OUT/model")
+    p.add_argument("--backbone", default="clip-vit-b16", choices=sorted(BACKBONES))
+    p.add_argument("--views", nargs="+", default=list(VIEWS), choices=VIEWS, help="the crops the head reads")
+    p.add_argument("--layers", nargs="+", type=int, default=list(range(12)), help="blocks whose tokens it reads")
+    p.add_argument("--tokens", nargs="+", default=["cls"], choices=["cls", "patch_mean"])
+    p.add_argument("--native-crops", type=int, default=1, help="native crops per image when scoring (1: centre)")
+    p.add_argument(
+        "--augment",
+        nargs="*",
+        default=[],
+        choices=[a for a in AUGMENTATIONS if a != "none"],
+        help="add feature rows of transformed training images",
+    )
+    p.add_argument("--c-values", nargs="+", type=float, default=list(C_VALUES), help="C values tried on val")
+    p.add_argument("--cache", default="", help="feature cache folder (default: the data folder's cache/features)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model-id", default="sentry-clip-layers")
+    p.add_argument("--model-name", default="")
+    p.set_defaults(func=run_train_probe)
+
+
+def run_train_probe(args: argparse.Namespace) -> int:
+    """Train a probe from parsed arguments."""
+    if not torch_installed():
+        print(f"error: calibrating needs PyTorch: {TRAIN_INSTALL}", file=sys.stderr)
+        return 2
+    from sentry_image.training.probe_train import ProbeConfig, train_probe
+
+    def step() -> None:
+        out = train_probe(
+            ProbeConfig(
+                data=args.data,
+                out=args.out,
+                backbone=args.backbone,
+                views=tuple(args.views),
+                layers=tuple(args.layers),
+                tokens=tuple(args.tokens),
+                native_crops=args.native_crops,
+                augmentations=tuple(args.augment),
+                c_values=tuple(args.c_values),
+                model_id=args.model_id,
+                model_name=args.model_name,
+                cache=args.cache,
+                seed=args.seed,
+            )
+        )
+        print(f"wrote {out}; install it with `sentry-image models import {out}`")
+
+    return _exit_code(step)

@@ -26,12 +26,10 @@ from sentry_image.engine.decode import decode_image
 from sentry_image.engine.detector import Detector
 from sentry_image.engine.tiling import InputSpec, image_tiles
 from sentry_image.errors import ModelError, SentryError
-from sentry_image.evaluation.report import evaluate_model
-from sentry_image.evaluation.scoring import score_samples
 from sentry_image.registry.card import ONNX_FILE, onnx_only, read_card, sha256_file, write_card
 from sentry_image.registry.onnx_export import onnx_for
-from sentry_image.training.calibrate import fit_calibration
 from sentry_image.training.datasets import Sample, open_dataset
+from sentry_image.training.measure import calibrate_and_measure
 
 
 def calibration_tiles(samples: list[Sample], spec: InputSpec, count: int, seed: int) -> list[np.ndarray]:
@@ -155,37 +153,7 @@ def quantize_model(
         method,
         calibration_images,
     )
-    card["calibration"] = {"temperature": 1.0, "shift": 0.0, "fitted_on": "validation split"}
-    write_card(out, card)
-    found = [
-        r
-        for r in score_samples(Detector.from_folder(out), val, show_progress=show_progress, label="calibrating")
-        if r.error is None
-    ]
-    temperature, shift = fit_calibration([r.logit for r in found], [r.sample.label for r in found])
-    card["calibration"]["temperature"], card["calibration"]["shift"] = temperature, shift
-    write_card(out, card)
-
-    detector = Detector.from_folder(out)
-    entry = evaluate_model(detector, val, robustness=False, show_progress=show_progress)
-    point = entry["badge_point"]
-    likely_ai = round(point["threshold"], 4) if point else card["thresholds"]["likely_ai"]
-    card["thresholds"] = {
-        "likely_ai": max(likely_ai, card["thresholds"]["likely_real"]),
-        "likely_real": card["thresholds"]["likely_real"],
-    }
-    card["metrics"] = {
-        "val": entry["overall"],
-        "format_matched_val": entry["format_matched"],
-        "per_compression": entry["compression"],
-        "badge_point": {
-            "chosen_on": "val split (as found)",
-            "rule": "at most 2% of real photos reach likely_ai",
-            **(point or {}),
-        },
-        "note": "calibration, badge point and metrics all come from the same val split (threshold-dependent "
-        "numbers are optimistic; ROC-AUC is not affected)",
-    }
+    card, _ = calibrate_and_measure(out, card, lambda: Detector.from_folder(out), val, show_progress)
     card["limitations"] = limitations(card, source_card)
     write_card(out, card)
     return out

@@ -310,7 +310,7 @@ async function quizAnswer(guess) {
     : 'The model could not score it.';
   const why = document.createElement('p');
   why.className = 'muted';
-  why.textContent = `${r.explanation} From ${r.source}`;
+  why.textContent = `${r.explanation} The image: ${r.source}.`;
   reveal.append(verdict, model, why);
   reveal.hidden = false;
   quiz.pending = r;

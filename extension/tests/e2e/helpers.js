@@ -42,7 +42,10 @@ async function waitFor(fn, timeoutMs = 60000, stepMs = 200) {
 async function startService() {
   const port = await freePort();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sentry-e2e-home-'));
-  const env = { ...process.env, SENTRY_IMAGE_HOME: home };
+  // A fresh data folder, but the backbone that ./test.sh's install step fetched into the user's own.
+  const backbones = process.env.SENTRY_IMAGE_BACKBONES
+    || path.join(process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'sentry-image', 'backbones');
+  const env = { ...process.env, SENTRY_IMAGE_HOME: home, SENTRY_IMAGE_BACKBONES: backbones };
   const proc = spawn(SENTRY, ['serve', '--port', String(port), '--threads', '8'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout.on('data', (d) => { log += d; });
