@@ -37,6 +37,9 @@ CONFIGS = {
     "both views, last block only": (("resize", "native"), (11,), ("cls",), ()),
     "both views, CLS + patch-token mean": (("resize", "native"), ALL, ("cls", "patch_mean"), ()),
     "both views + JPEG q65-100 rows": (("resize", "native"), ALL, ("cls",), ("jpeg",)),
+    "both views + JPEG + downscale rows": (("resize", "native"), ALL, ("cls",), ("jpeg", "downscale")),
+    "both views + JPEG + blur rows": (("resize", "native"), ALL, ("cls",), ("jpeg", "blur")),
+    "both views + JPEG + downscale + blur rows": (("resize", "native"), ALL, ("cls",), ("jpeg", "downscale", "blur")),
 }
 
 

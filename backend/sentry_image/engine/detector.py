@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +20,8 @@ from sentry_image.engine.calibration import calibrated_probability, verdict_for
 from sentry_image.engine.compression import CompressionState
 from sentry_image.engine.device import resolve_device
 from sentry_image.engine.open_model import open_backend
+from sentry_image.engine.score import Score
 from sentry_image.engine.tiling import InputSpec, image_tiles
-
-
-@dataclass
-class Score:
-    """One image's result: calibrated P(AI), verdict, raw logit and per-tile logits with their boxes."""
-
-    score: float
-    verdict: str
-    logit: float
-    tile_logits: list[float] = field(default_factory=list)
-    tile_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
-    model_ms: float = 0.0
 
 
 class Detector:

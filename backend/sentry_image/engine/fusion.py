@@ -20,8 +20,9 @@ from PIL import Image
 
 from sentry_image.engine.calibration import calibrated_probability, verdict_for
 from sentry_image.engine.compression import UNKNOWN, CompressionState
-from sentry_image.engine.detector import Detector, Score
+from sentry_image.engine.detector import Detector
 from sentry_image.engine.fusion_folder import FEATURE_PARTS, feature_vector, part_folders, read_combiner
+from sentry_image.engine.score import Score
 from sentry_image.errors import ModelError
 
 
@@ -50,8 +51,7 @@ class FusedDetector:
     @classmethod
     def from_folder(cls, folder: Path, device: str = "auto", backend: str = "auto", **kwargs: Any) -> FusedDetector:
         """Load a fusion folder: the combiner and each part with the best backend here."""
-        from sentry_image.registry.card import read_card
-        from sentry_image.registry.loading import verify_folder
+        from sentry_image.registry.card import read_card, verify_folder
 
         card = verify_folder(folder, read_card(folder))
         names, weight, bias = read_combiner(folder, card)

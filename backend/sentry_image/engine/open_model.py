@@ -13,8 +13,8 @@ from typing import Any
 from sentry_image.engine.backends import BACKENDS, Backend, OnnxBackend, TorchBackend, onnxruntime_installed
 from sentry_image.engine.device import resolve_device, torch_installed
 from sentry_image.errors import ModelError
-from sentry_image.registry.card import onnx_only, read_card, shipped_onnx
-from sentry_image.registry.loading import load_model_folder, verify_folder
+from sentry_image.registry.card import onnx_only, read_card, shipped_onnx, verify_folder
+from sentry_image.registry.loading import load_model_folder
 from sentry_image.registry.onnx_export import onnx_for
 
 

@@ -21,12 +21,12 @@ from sentry_image.backbones.catalog import BackboneCard, backbone_card
 from sentry_image.backbones.features import LayerFeatures, layer_features
 from sentry_image.engine.calibration import calibrated_probability, verdict_for
 from sentry_image.engine.compression import CompressionState
-from sentry_image.engine.detector import Score
+from sentry_image.engine.score import Score
 from sentry_image.errors import SentryError
 from sentry_image.probe.cache import FeatureCache
 from sentry_image.probe.extract import ViewExtractor
 from sentry_image.probe.head import FeatureSpec, LinearHead
-from sentry_image.registry.card import PROBE, WEIGHTS_FILE, read_card
+from sentry_image.registry.card import PROBE, WEIGHTS_FILE, read_card, verify_folder
 
 __all__ = ["PROBE", "ProbeDetector", "feature_dim", "missing_backbone"]
 
@@ -61,8 +61,6 @@ class ProbeDetector:
 
         ``device`` and ``backend`` are accepted for symmetry with ``Detector``: the backbone runs on ONNX
         Runtime, on CUDA where that build of ONNX Runtime offers it, else on the CPU."""
-        from sentry_image.registry.loading import verify_folder
-
         card = verify_folder(folder, read_card(folder))
         options = card["architecture"]["options"]
         spec = FeatureSpec.from_options(options)

@@ -187,3 +187,15 @@ def shipped_onnx(folder: Path, card: dict[str, Any]) -> Path | None:
     if digest != expected:
         raise ModelError(f"{path}: sha256 {digest} does not match the card's {expected}")
     return path
+
+
+def verify_folder(folder: Path, card: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check what needs no PyTorch: the card (schema) and the weights' sha256. Returns the card."""
+    card = card or read_card(folder)
+    weights = folder / weights_file(card)
+    if not weights.is_file():
+        raise ModelError(f"{folder}: no {weights.name}")
+    digest = sha256_file(weights)
+    if digest != card["sha256"]:
+        raise ModelError(f"{weights}: sha256 {digest} does not match the card's {card['sha256']}")
+    return card

@@ -13,25 +13,12 @@ from sentry_image.registry.card import (
     WEIGHTS_FILE,
     onnx_only,
     read_card,
-    sha256_file,
     shipped_onnx,
-    weights_file,
+    verify_folder,
 )
 
 if TYPE_CHECKING:
     from torch import nn
-
-
-def verify_folder(folder: Path, card: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Check what needs no PyTorch: the card (schema) and the weights' sha256. Returns the card."""
-    card = card or read_card(folder)
-    weights = folder / weights_file(card)
-    if not weights.is_file():
-        raise ModelError(f"{folder}: no {weights.name}")
-    digest = sha256_file(weights)
-    if digest != card["sha256"]:
-        raise ModelError(f"{weights}: sha256 {digest} does not match the card's {card['sha256']}")
-    return card
 
 
 def check_model_folder(folder: Path) -> dict[str, Any]:
@@ -111,4 +98,4 @@ def save_weights(model: nn.Module, path: Path, half: bool = True) -> None:
         save_file(state, str(tmp))
 
 
-__all__ = ["check_model_folder", "load_model_folder", "save_weights", "verify_folder"]
+__all__ = ["check_model_folder", "load_model_folder", "save_weights"]

@@ -15,7 +15,8 @@ from typing import Any
 
 from sentry_image.engine.compression import CompressionState, compression_state
 from sentry_image.engine.decode import decode_image
-from sentry_image.engine.detector import Detector, Score
+from sentry_image.engine.detector import Detector
+from sentry_image.engine.score import Score
 from sentry_image.errors import SentryError
 from sentry_image.provenance.fusion import assess
 from sentry_image.service.cache import ResultCache

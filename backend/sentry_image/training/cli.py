@@ -216,7 +216,6 @@ def add_train_probe_parser(sub: argparse._SubParsersAction) -> None:
     from sentry_image.backbones.catalog import BACKBONES
     from sentry_image.probe.views import VIEWS
     from sentry_image.training.probe_features import AUGMENTATIONS
-    from sentry_image.training.probe_train import C_VALUES
 
     p = sub.add_parser(
         "train-probe",
@@ -238,7 +237,9 @@ def add_train_probe_parser(sub: argparse._SubParsersAction) -> None:
         choices=[a for a in AUGMENTATIONS if a != "none"],
         help="add feature rows of transformed training images",
     )
-    p.add_argument("--c-values", nargs="+", type=float, default=list(C_VALUES), help="C values tried on val")
+    p.add_argument(
+        "--c-values", nargs="+", type=float, default=None, help="C values tried on val (default: the recipe's)"
+    )
     p.add_argument("--cache", default="", help="feature cache folder (default: the data folder's cache/features)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model-id", default="sentry-clip-layers")
@@ -251,7 +252,7 @@ def run_train_probe(args: argparse.Namespace) -> int:
     if not torch_installed():
         print(f"error: calibrating needs PyTorch: {TRAIN_INSTALL}", file=sys.stderr)
         return 2
-    from sentry_image.training.probe_train import ProbeConfig, train_probe
+    from sentry_image.training.probe_train import C_VALUES, ProbeConfig, train_probe
 
     def step() -> None:
         out = train_probe(
@@ -264,7 +265,7 @@ def run_train_probe(args: argparse.Namespace) -> int:
                 tokens=tuple(args.tokens),
                 native_crops=args.native_crops,
                 augmentations=tuple(args.augment),
-                c_values=tuple(args.c_values),
+                c_values=tuple(args.c_values or C_VALUES),
                 model_id=args.model_id,
                 model_name=args.model_name,
                 cache=args.cache,
