@@ -31,7 +31,7 @@ from sentry_image.training.probe_train import fit_head, stack_rows
 
 ALL = tuple(range(12))
 CONFIGS = {
-    "both views, CLS of all 12 blocks (shipped)": (("resize", "native"), ALL, ("cls",), ()),
+    "both views, CLS of all 12 blocks": (("resize", "native"), ALL, ("cls",), ()),
     "resize view only": (("resize",), ALL, ("cls",), ()),
     "native view only": (("native",), ALL, ("cls",), ()),
     "both views, last block only": (("resize", "native"), (11,), ("cls",), ()),
@@ -39,7 +39,13 @@ CONFIGS = {
     "both views + JPEG q65-100 rows": (("resize", "native"), ALL, ("cls",), ("jpeg",)),
     "both views + JPEG + downscale rows": (("resize", "native"), ALL, ("cls",), ("jpeg", "downscale")),
     "both views + JPEG + blur rows": (("resize", "native"), ALL, ("cls",), ("jpeg", "blur")),
-    "both views + JPEG + downscale + blur rows": (("resize", "native"), ALL, ("cls",), ("jpeg", "downscale", "blur")),
+    "resize view only + JPEG + downscale + blur rows": (("resize",), ALL, ("cls",), ("jpeg", "downscale", "blur")),
+    "both views + JPEG + downscale + blur rows (shipped)": (
+        ("resize", "native"),
+        ALL,
+        ("cls",),
+        ("jpeg", "downscale", "blur"),
+    ),
 }
 
 
@@ -48,7 +54,7 @@ def main() -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--cache", default="")
-    p.add_argument("--c-values", nargs="+", type=float, default=[0.0003, 0.001, 0.003])
+    p.add_argument("--c-values", nargs="+", type=float, default=[0.00003, 0.0001, 0.0003, 0.001])
     p.add_argument("--only", nargs="*", default=[], help="run only the configurations whose name contains these")
     args = p.parse_args()
     cache = FeatureCache(Path(args.cache) if args.cache else paths.cache_dir() / "features", CLIP_VIT_B16.id)

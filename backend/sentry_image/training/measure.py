@@ -4,6 +4,7 @@ numbers, all measured on the validation split through the shipped scoring path a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ def calibrate_and_measure(
 
     entry = evaluate_model(load(), val, robustness=False, show_progress=show_progress)
     point = entry["badge_point"]
-    likely_ai = round(point["threshold"], 4) if point else card["thresholds"]["likely_ai"]
+    # Rounded up to 4 decimals: rounding down could let one more real photo reach the badge.
+    likely_ai = math.ceil(point["threshold"] * 1e4) / 1e4 if point else card["thresholds"]["likely_ai"]
     card["thresholds"] = {
         "likely_ai": max(likely_ai, card["thresholds"]["likely_real"]),
         "likely_real": card["thresholds"]["likely_real"],

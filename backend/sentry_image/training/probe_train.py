@@ -34,7 +34,7 @@ from sentry_image.training.datasets import open_dataset
 from sentry_image.training.measure import calibrate_and_measure
 from sentry_image.training.probe_features import FeatureRows, dataset_features
 
-C_VALUES = (0.0001, 0.0003, 0.001, 0.003)
+C_VALUES = (0.00003, 0.0001, 0.0003, 0.001)
 
 
 @dataclass
