@@ -199,3 +199,20 @@ def test_cpu_path_never_imports_torch(clip_backbone, tmp_path: Path) -> None:
         timeout=120,
     )
     assert "LOADED []" in r.stdout and "SCORE" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
+
+
+def test_layer_graph_is_written_once_and_again_when_altered(clip_backbone, tmp_path: Path) -> None:
+    from sentry_image.backbones.features import layer_graph
+    from sentry_image.backbones.store import verify
+
+    source = tmp_path / clip_backbone.file_name
+    shutil.copyfile(verify(clip_backbone), source)
+    graph = layer_graph(clip_backbone, source)
+    assert graph == tmp_path / "layers.onnx" and graph.stat().st_size > source.stat().st_size
+    written, size = graph.stat().st_mtime_ns, graph.stat().st_size
+    assert layer_graph(clip_backbone, source) == graph and graph.stat().st_mtime_ns == written  # reused
+    with open(graph, "ab") as fh:
+        fh.write(b"x")  # altered: its size no longer matches the record
+    layer_graph(clip_backbone, source)
+    assert graph.stat().st_size == size and graph.stat().st_mtime_ns != written  # written again, whole
+    assert json.loads((tmp_path / "layers.json").read_text())["size"] == size

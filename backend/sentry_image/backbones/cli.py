@@ -11,6 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from rich.table import Table
 
 from sentry_image.backbones.catalog import BACKBONES, backbone_card
+from sentry_image.backbones.features import layer_graph
 from sentry_image.backbones.store import backbone_path, fetch, verify
 from sentry_image.errors import SentryError
 
@@ -65,6 +66,7 @@ def run_backbones(args: argparse.Namespace) -> int:
                     force=args.force,
                     progress=lambda n: progress.advance(task, n),
                 )
+            layer_graph(card, path)  # written once here, so that the first check does not pay for it
             out.print(f"{card.id}: {path} (sha256 verified)")
         elif args.action == "verify-backbone":
             card = backbone_card(args.id)
