@@ -72,7 +72,7 @@ def describe_source(sample: Any) -> str:
     what = (
         (sample.generator or sample.family or "an unnamed generator")
         if sample.label == 1
-        else (f"a {sample.category} photo" if sample.category else "a photo")
+        else (f"a photo ({sample.category})" if sample.category else "a photo")
     )
     return f"{what}, from {sample.source}" if sample.source else what
 

@@ -71,3 +71,15 @@ def verdict_shares(scores: list[dict[str, Any]], thresholds: dict[str, float]) -
             v: round(verdicts.count(v) / max(1, len(verdicts)), 4) for v in ("likely_real", "uncertain", "likely_ai")
         }
     return out
+
+
+def badge_sentence(card: dict[str, Any]) -> str:
+    """``"; at the badge point T x% of real photos get a badge and y% of AI images are caught"`` from a
+    measured card (empty when it has no badge point), for the cards' limitations."""
+    point = card["metrics"]["badge_point"]
+    if "real_rate" not in point:
+        return ""
+    return (
+        f"; at the badge point {card['thresholds']['likely_ai']} {point['real_rate']:.1%} of real photos get a "
+        f"badge and {point['recall']:.0%} of AI images are caught"
+    )

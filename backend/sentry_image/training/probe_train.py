@@ -31,7 +31,7 @@ from sentry_image.probe.head import FeatureSpec, LinearHead
 from sentry_image.probe.views import VIEWS
 from sentry_image.registry.card import WEIGHTS_FILE, sha256_file, write_card
 from sentry_image.training.datasets import open_dataset
-from sentry_image.training.measure import calibrate_and_measure
+from sentry_image.training.measure import badge_sentence, calibrate_and_measure
 from sentry_image.training.probe_features import FeatureRows, dataset_features
 
 C_VALUES = (0.00003, 0.0001, 0.0003, 0.001)
@@ -173,12 +173,7 @@ def limitations(card: dict[str, Any]) -> str:
         f"On val (unseen generators and photo sources): ROC-AUC {m['val'].get('roc_auc', float('nan')):.3f} as found, "
         f"{m['format_matched_val'].get('roc_auc', float('nan')):.3f} format-matched"
     )
-    point = m["badge_point"]
-    if "real_rate" in point:
-        text += (
-            f"; at the badge point {card['thresholds']['likely_ai']} {point['real_rate']:.1%} of real photos get a "
-            f"badge and {point['recall']:.0%} of AI images are caught"
-        )
+    text += badge_sentence(card)
     return text + (
         ". The backbone sees a 224-pixel resize of the whole image and a native-resolution centre crop: a small "
         "generated region in a large real photo can go unseen. Calibration, badge point and metrics come from the "

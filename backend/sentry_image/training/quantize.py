@@ -29,7 +29,7 @@ from sentry_image.errors import ModelError, SentryError
 from sentry_image.registry.card import ONNX_FILE, onnx_only, read_card, sha256_file, write_card
 from sentry_image.registry.onnx_export import onnx_for
 from sentry_image.training.datasets import Sample, open_dataset
-from sentry_image.training.measure import calibrate_and_measure
+from sentry_image.training.measure import badge_sentence, calibrate_and_measure
 
 
 def calibration_tiles(samples: list[Sample], spec: InputSpec, count: int, seed: int) -> list[np.ndarray]:
@@ -170,12 +170,7 @@ def limitations(card: dict[str, Any], source_card: dict[str, Any]) -> str:
     )
     if "roc_auc" in source.get("val", {}):
         text += f" ({source_card['id']}: {source['val']['roc_auc']:.3f} as found)"
-    point = m["badge_point"]
-    if "real_rate" in point:
-        text += (
-            f"; at the badge point {card['thresholds']['likely_ai']} {point['real_rate']:.1%} of real photos get a "
-            f"badge and {point['recall']:.0%} of AI images are caught"
-        )
+    text += badge_sentence(card)
     return text + (
         ". Quantisation moves single logits, so one image's score can differ from the float model's even where "
         "the ranking quality is the same. Calibration, badge point and metrics come from the same val split, so "
