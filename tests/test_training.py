@@ -132,8 +132,7 @@ def test_ddp_two_cpu_processes(tiny_dataset: Path, tmp_path: Path) -> None:
         "torch.distributed.run",
         "--nproc_per_node",
         "2",
-        "--master_port",
-        "29517",
+        "--standalone",  # a free rendezvous port: a fixed one collided with another run on the same machine
         "-m",
         "sentry_image.cli",
         "train",
