@@ -3,7 +3,8 @@
 the heatmap, ``thresholds``, ``card``), so the service, ``check``, evaluation and the quiz take either.
 
 Per image it runs the backbone on the resize view and on up to ``native_crops`` native crops (``views``),
-batched across images. The head is linear, so the image's logit (the head on the resize view's features
+the crops of all images gathered together (a duplicate runs once) and run one at a time
+(``backbones.features``). The head is linear, so the image's logit (the head on the resize view's features
 and the native crops' mean features) is the mean of one logit per native crop; those per-crop logits are
 the tiles a heatmap and ``Score.tile_logits`` show. The CPU path never imports PyTorch.
 """
@@ -34,7 +35,7 @@ __all__ = ["PROBE", "ProbeDetector", "feature_dim", "missing_backbone"]
 class ProbeDetector:
     """A backbone plus a linear head, ready to score images."""
 
-    max_heatmap_tiles = 16  # each tile is a full backbone run (~0.15 s on 2 cores)
+    max_heatmap_tiles = 16  # each tile is a full backbone run (60-70 ms on 2 cores)
 
     def __init__(
         self,
