@@ -38,7 +38,8 @@ class ViewExtractor:
         self.cache = cache
 
     def crop_features(self, crops: list[np.ndarray]) -> list[np.ndarray]:
-        """Features of each uint8 crop, from the cache where it has them; the rest in batches."""
+        """Features of each uint8 crop, from the cache where it has them; the rest normalised
+        ``batch_size`` crops at a time (which bounds the float copies; the backbone runs them one by one)."""
         cache = self.cache
         keys = [FeatureCache.key(c) for c in crops] if cache is not None else []
         out: list[np.ndarray | None] = [cache.get(k) for k in keys] if cache is not None else [None] * len(crops)
@@ -48,8 +49,8 @@ class ViewExtractor:
             feats = self.features.run(normalize(np.stack([crops[i] for i in chunk]), self.spec))
             for i, f in zip(chunk, feats, strict=True):
                 out[i] = f
-                if self.cache is not None:
-                    self.cache.put(keys[i], f)
+                if cache is not None:
+                    cache.put(keys[i], f)
         return out  # type: ignore[return-value]
 
     def extract(self, images: list[Image.Image]) -> list[tuple[dict[str, np.ndarray], list[Box]]]:
