@@ -6,11 +6,11 @@
 # Arguments go to pytest, and then only the Python tests run (e.g. ./test.sh -k service).
 set -euo pipefail
 SENTRY_DEV=1
+bash "$(dirname "$0")/scripts/system-packages.sh"
 source "$(dirname "$0")/scripts/setup-venv.sh"
 cd "$ROOT"
 # Tests give every run an empty data folder but share the backbone fetched above.
 export SENTRY_IMAGE_BACKBONES="${SENTRY_IMAGE_BACKBONES:-$("$VENV/bin/python" -c 'from sentry_image.paths import backbones_dir; print(backbones_dir())')}"
-bash "$ROOT/scripts/system-packages.sh"
 
 LOGS="$(mktemp -d)"
 SUMMARY=()

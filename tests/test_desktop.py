@@ -281,3 +281,40 @@ def test_quiz_images_that_do_not_decode_leave_the_round(tmp_path: Path, sentry_h
     (tmp_path / "only-broken" / "val" / "fake").mkdir(parents=True)
     (tmp_path / "only-broken" / "val" / "fake" / "x.png").write_bytes(b"not an image")
     assert "none of the images" in api.quiz_start(str(tmp_path / "only-broken"), 2)["error"]
+
+
+HIDE = "import sys\nfor name in {names!r}: sys.modules[name] = None\n"  # `import name` then raises ImportError
+
+
+def run_hidden(names: list[str], code: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter where the modules ``names`` cannot be imported."""
+    return subprocess.run(
+        [sys.executable, "-c", HIDE.format(names=names) + code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+def test_web_view_is_gtk_where_present_else_qt_and_the_bundle_never_falls_back_to_qt() -> None:
+    from sentry_image_desktop.webview_backend import choose_gui, gtk_missing
+
+    code = "from sentry_image_desktop.webview_backend import choose_gui; print(choose_gui(bundled={}))"
+    if gtk_missing() is None:
+        assert choose_gui(bundled=False) == choose_gui(bundled=True) == "gtk"
+    hidden_gtk = run_hidden(["gi"], code.format(False))
+    assert hidden_gtk.stdout.strip() == "qt", hidden_gtk.stderr  # the source install's pip Qt WebEngine
+    bundled = run_hidden(["gi"], code.format(True))
+    assert "WebViewMissingError" in bundled.stderr and "sudo apt-get install gir1.2-webkit2-4.1" in bundled.stderr
+
+
+def test_desktop_without_any_web_view_says_what_to_install_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "SENTRY_IMAGE_HOME": str(tmp_path), "DISPLAY": ":404"}
+    code = "from sentry_image.cli import main; sys.exit(main(['desktop', '--no-tray']))"
+    r = run_hidden(["gi", "PyQt6", "PyQt6.QtWebEngineWidgets"], code, env)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the window needs a web view"), r.stderr
+    assert "requirements.txt" in lines[0] and "gir1.2-webkit2-4.1" in lines[0]
+    assert "Traceback" not in r.stderr

@@ -50,6 +50,30 @@ def test_metrics_agree_with_sklearn() -> None:
     assert s["balanced_acc"] == pytest.approx(balanced_accuracy_score(labels, scores >= 0.5))
 
 
+@pytest.mark.parametrize("decimals", [None, 1, 2])  # continuous scores, and heavy ties
+def test_numpy_roc_and_ap_equal_sklearn_with_ties(decimals: int | None) -> None:
+    from sklearn import metrics as sk
+
+    from sentry_image.evaluation import metrics
+
+    rng = np.random.default_rng(decimals or 7)
+    for n in (2, 9, 300):
+        labels = np.r_[0, 1, rng.integers(0, 2, n - 2)]
+        scores = labels * 0.2 + rng.random(n) * 0.8
+        scores = scores if decimals is None else np.round(scores, decimals)
+        fpr, tpr, thr = metrics.roc_curve(labels, scores)
+        want = sk.roc_curve(labels, scores, drop_intermediate=False)
+        np.testing.assert_allclose(fpr, want[0])
+        np.testing.assert_allclose(tpr, want[1])
+        np.testing.assert_allclose(thr[1:], want[2][1:])
+        assert metrics.roc_auc_score(labels, scores) == pytest.approx(sk.roc_auc_score(labels, scores), abs=1e-12)
+        assert metrics.average_precision_score(labels, scores) == pytest.approx(
+            sk.average_precision_score(labels, scores), abs=1e-12
+        )
+    with pytest.raises(ValueError, match="both classes"):
+        metrics.roc_auc_score(np.ones(4), np.arange(4.0))
+
+
 def test_tpr_at_fpr_and_ece_on_known_arrays() -> None:
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     scores = np.array([0.1, 0.2, 0.3, 0.8, 0.4, 0.7, 0.9, 0.95])

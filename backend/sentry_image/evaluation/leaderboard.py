@@ -14,9 +14,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
 
 from sentry_image.engine.compression import STATES  # noqa: E402
+from sentry_image.evaluation.metrics import roc_curve  # noqa: E402
 
 COLUMNS = [
     ("balanced_acc", "bal. acc"),
