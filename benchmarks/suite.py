@@ -168,6 +168,7 @@ class Service:
             [CLI, "serve", "--port", str(self.port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         self.first_answer_s = None
+        health: dict = {}
         while True:
             try:
                 health = requests.get(f"{self.base}/health", timeout=2).json()
@@ -176,6 +177,9 @@ class Service:
                     break
             except requests.RequestException:
                 pass
+            if time.perf_counter() - t > 120 or self.proc.poll() is not None:
+                self.proc.kill()
+                raise RuntimeError(f"the service did not load a model within 120 s: {health.get('reason', health)}")
             time.sleep(0.02)
         self.ready_s = time.perf_counter() - t
         self.token = (self.home / "token").read_text().strip()
