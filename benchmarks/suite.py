@@ -379,7 +379,7 @@ def bench_cli(image: Path, runs: int) -> dict:
     }
 
 
-TARGETS = {  # issue 22's, for the CLIP layer probe on 2 cores
+TARGETS = {  # issues 22 and 24, for the CLIP layer probe on 2 cores
     "1024² JPEG through the service ≤ 300 ms p50": lambda r: (
         r["service"]["cases"]["1024² JPEG"]["round_trip_ms_p50"] <= 300
     ),
