@@ -5,11 +5,12 @@
 writes ``dist/sentry-image/`` (one folder; run ``dist/sentry-image/sentry-image`` — no arguments open
 the desktop app) and ``dist/sentry-image-VERSION-linux-x86_64.tar.gz``. The bundle has no PyTorch:
 models run on ONNX Runtime from the built-in models' shipped ``model.onnx`` (exported while building
-where a model ships none), and the default model's CLIP backbone ships inside it, verified, with its
-layer graph. The window is the system's web view (WebKitGTK through PyGObject): GTK and WebKitGTK are not
-bundled but declared (``SYSTEM-PACKAGES.txt``), and the libraries only they use are left to the system
-(``prune``). Building needs PyInstaller and PyGObject from requirements-dev.txt (and PyTorch only to export
-a model that ships no ONNX); its last line is the bundle's total size in MB.
+where a model ships none), and the default model's CLIP backbone ships inside it as its layer graph,
+made from the verified pinned file. The window is the system's web view (WebKitGTK through PyGObject):
+GTK and WebKitGTK are not bundled but declared (``SYSTEM-PACKAGES.txt``), and the libraries only PyGObject
+links to are left to the system (``prune``). Building needs PyInstaller (requirements-dev.txt) and
+PyGObject (requirements-gtk.txt), and PyTorch only to export a model that ships no ONNX; its last line is
+the bundle's total size in MB.
 """
 
 from __future__ import annotations
@@ -133,10 +134,9 @@ def prune(bundle: Path) -> int:
 
     extensions = [p for p in internal.rglob("*.so*") if p.is_file() and p.parent != internal]
     gi_family = reach([p for p in extensions if p.is_relative_to(internal / "gi")])
-    rest = reach([bundle / "sentry-image", *(p for p in extensions if not p.is_relative_to(internal / "gi"))])
-    rest |= {name for name in libs if name.startswith("libpython")} | reach(
-        [p for name, p in libs.items() if name.startswith("libpython")]
-    )
+    python = [p for name, p in libs.items() if name.startswith("libpython")]  # loaded by the bootloader
+    others = [p for p in extensions if not p.is_relative_to(internal / "gi")]
+    rest = {p.name for p in python} | reach([bundle / "sentry-image", *python, *others])
     doomed = [libs[name] for name in sorted(gi_family - rest)]
     doomed += [p for p in internal.rglob("tests") if p.is_dir() and p.parent.name in ("onnxruntime", "numpy")]
     removed = 0

@@ -60,6 +60,11 @@ def bundle(bundle_build: tuple[Path, str | None]) -> Path:
     return bundle_build[0]
 
 
+def files_size(folder: Path) -> int:
+    """Bytes in the files under ``folder`` (PyInstaller's symbolic links count nothing)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
 def bundle_env(sentry_home: Path) -> dict[str, str]:
     """The environment of a bundled command: a fresh data folder and no shared backbone, so it runs on
     what the bundle carries."""
@@ -112,7 +117,7 @@ def test_bundle_leaves_gtk_to_the_system_and_fits_its_budget(bundle: Path) -> No
         assert not list(internal.rglob(f"{lib}.so*")), lib
     assert not (internal / "gi_typelibs").exists() and not (internal / "share").exists()
     assert "sudo apt-get install gir1.2-webkit2-4.1" in (bundle / "SYSTEM-PACKAGES.txt").read_text()
-    size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
+    size = files_size(bundle)
     assert size <= BUDGET_MB * 1e6, f"{size / 1e6:.0f} MB"
 
 
@@ -123,7 +128,7 @@ def test_bundle_build_reports_components_and_ends_with_the_total(bundle_build: t
     lines = printed.strip().splitlines()
     total = re.fullmatch(r"bundle total: (\d+) MB", lines[-1])
     assert total, lines[-1]
-    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    size = files_size(folder)
     assert abs(int(total.group(1)) - size / 1e6) <= 1
     assert any("bundled_backbones" in line and line.strip().endswith("MB") for line in lines)
 
@@ -189,8 +194,9 @@ def test_bundled_desktop_app_on_webkitgtk_checks_dropped_files_and_closes_cleanl
 ) -> None:
     from sentry_image_desktop.webview_backend import gtk_missing
 
-    if gtk_missing():
-        pytest.skip(f"the system web view is missing here: {gtk_missing()}")
+    missing = gtk_missing()
+    if missing:
+        pytest.skip(f"the system web view is missing here: {missing}")
     rng = np.random.default_rng(5)
     files = []
     for name, img in (("photo.jpg", photo_like(rng, 320)), ("generated.png", generated_like(rng, 320))):

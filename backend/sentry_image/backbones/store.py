@@ -57,10 +57,10 @@ def fix_command(card: BackboneCard) -> str:
     return f"sentry-image models fetch-backbone {card.id}"
 
 
-def _expected_sha256(card: BackboneCard, path: Path) -> str:
-    """The sha256 ``path`` must have: the card's for the fetched file; for a bundled layer graph, the one its
-    build recorded beside it, from the file with the card's sha256."""
-    if path != bundled_path(card):
+def _expected_sha256(card: BackboneCard, path: Path, bundled: bool) -> str:
+    """The sha256 ``path`` must have: the card's for the fetched file; for the bundled layer graph, the one
+    its build recorded beside it, from the file with the card's sha256."""
+    if not bundled:
         return card.sha256
     try:
         record = json.loads((path.parent / LAYER_RECORD_FILE).read_text(encoding="utf-8"))
@@ -90,12 +90,13 @@ def verify(card: BackboneCard) -> Path:
     with _verified_lock:
         if _verified.get(path) == stamp:
             return path
-    expected = _expected_sha256(card, path)
+    bundled = path == bundled_path(card)
+    expected = _expected_sha256(card, path, bundled)
     digest = sha256_file(path)
     if digest != expected:
         fix = (
             "the app is damaged, install it again"
-            if path == bundled_path(card)
+            if bundled
             else f"run `{fix_command(card)} --force` to fetch it again"
         )
         raise BackboneMissingError(
