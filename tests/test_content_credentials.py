@@ -59,3 +59,24 @@ def test_c2pa_in_detect_result(client) -> None:
     )
     res = r.get_json()["results"][0]
     assert res["verdict"] == "likely_ai" and res["evidence"][0]["source"] == "c2pa"
+
+
+def test_a_file_without_manifest_bytes_is_not_read_by_the_library(monkeypatch) -> None:
+    import c2pa
+
+    from sentry_image.provenance import content_credentials
+
+    asked = []
+
+    class Reader:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            asked.append(args[0])
+            raise c2pa.C2paError.ManifestNotFound("none")
+
+    monkeypatch.setattr(content_credentials.c2pa, "Reader", Reader)
+    assert analyze_c2pa(JPEG) == [] and asked == []
+    # Any of the marker bytes, even in the pixels' entropy-coded data, sends the file to the library.
+    for marker in content_credentials.MANIFEST_MARKERS:
+        assert analyze_c2pa(JPEG[:-2] + marker + JPEG[-2:]) == []
+    assert asked == ["image/jpeg"] * len(content_credentials.MANIFEST_MARKERS)
+    assert not content_credentials.may_hold_manifest(JPEG)

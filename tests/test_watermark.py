@@ -81,11 +81,13 @@ def test_decoding_equals_the_library_decoder(image: Image.Image) -> None:
 
 def test_colour_conversion_equals_opencv_on_every_colour() -> None:
     cv2 = pytest.importorskip("cv2", reason="OpenCV comes with invisible-watermark (requirements-dev.txt)")
-    from sentry_image.provenance.watermark import rgb_to_yuv
+    from sentry_image.provenance.watermark import chroma_u, rgb_to_yuv
 
     grid = np.stack(np.meshgrid(np.arange(256), np.arange(256), np.arange(256), indexing="ij"), -1)
     rgb = grid.reshape(4096, 4096, 3).astype(np.uint8)
-    assert np.array_equal(rgb_to_yuv(rgb), cv2.cvtColor(rgb[:, :, ::-1].copy(), cv2.COLOR_BGR2YUV))
+    yuv = rgb_to_yuv(rgb)
+    assert np.array_equal(yuv, cv2.cvtColor(rgb[:, :, ::-1].copy(), cv2.COLOR_BGR2YUV))
+    assert np.array_equal(chroma_u(rgb), yuv[..., 1])
 
 
 @pytest.mark.parametrize("shape", [(512, 512), (260, 300), (2, 2)])
@@ -96,3 +98,16 @@ def test_haar_approximation_equals_pywavelets_bit_for_bit(shape: tuple[int, int]
 
     channel = np.random.default_rng(sum(shape)).integers(0, 256, shape).astype(np.uint8)
     assert np.array_equal(haar_approximation(channel), pywt.dwt2(channel, "haar")[0])
+
+
+@pytest.mark.parametrize("length", [1, 32, 48, 136, 999, 5000])
+def test_bit_aggregation_equals_the_decoders_mean_rule(length: int) -> None:
+    from sentry_image.provenance.watermark import bits_from_scores
+
+    rng = np.random.default_rng(length)
+    scores = [(rng.random(n) < rng.random()).astype(np.float64) for n in (4096, 1000)]
+    reference = []  # the library's rule, one bit at a time
+    for k in range(length):
+        vals = np.concatenate([s[k::length] for s in scores])
+        reference.append(int(vals.mean() * 255 > 127) if len(vals) else 0)
+    assert bits_from_scores(scores, length) == reference

@@ -24,6 +24,10 @@ MIME = {
     "TIFF": "image/tiff",
     "HEIF": "image/heic",
 }
+# A manifest is embedded in a JUMBF box (type "jumb", labelled "c2pa": JPEG APP11, PNG caBX, the WebP,
+# HEIF and TIFF equivalents) or named by a remote reference in XMP (dcterms:provenance). A file with none
+# of these bytes holds no manifest, and the library is not asked (0.4-0.5 ms for a 250 KB JPEG).
+MANIFEST_MARKERS = (b"jumb", b"c2pa", b"provenance")
 CAPTURE_TYPES = {"digitalCapture", "computationalCapture", "negativeFilm", "positiveFilm", "print", "compositeCapture"}
 
 
@@ -54,10 +58,15 @@ def _signer(manifest: dict[str, Any]) -> str:
     return " / ".join(dict.fromkeys(parts)) or "an unnamed signer"
 
 
+def may_hold_manifest(data: bytes) -> bool:
+    """Whether the file has any of the bytes an embedded or remote manifest needs (a fast byte search)."""
+    return any(marker in data for marker in MANIFEST_MARKERS)
+
+
 def read_manifest(data: bytes) -> tuple[str | None, dict[str, Any] | None, dict[str, Any] | None]:
     """``(validation_state, active_manifest, validation_results)``; all None when there is no manifest."""
     mime = MIME.get(sniff_format(data) or "")
-    if mime is None:
+    if mime is None or not may_hold_manifest(data):
         return None, None, None
     try:
         with c2pa.Reader(mime, io.BytesIO(data), context=_offline_context()) as reader:

@@ -22,7 +22,7 @@ from sentry_image.service.config import ServiceConfig
 from sentry_image.service.detect import Item, run_detection
 from sentry_image.service.fetch import SafeFetcher
 from sentry_image.service.limits import ClientLimiter
-from sentry_image.service.memory import release_free_memory
+from sentry_image.service.memory import HeapKeeper
 from sentry_image.service.models_state import ActiveDetector
 from sentry_image.service.pairing import PairingCodes, tokens_match
 from sentry_image.service.security import (
@@ -54,7 +54,20 @@ def create_app(
     cache = ResultCache()
     limiter = ClientLimiter(config.client_concurrency, config.client_queue)
     codes = PairingCodes()
-    app.extensions["sentry"] = {"active": active, "cache": cache, "codes": codes, "store": store, "limiter": limiter}
+    heap = HeapKeeper()
+    app.extensions["sentry"] = {
+        "active": active,
+        "cache": cache,
+        "codes": codes,
+        "store": store,
+        "limiter": limiter,
+        "heap": heap,
+    }
+
+    @app.before_request  # first, so that every heavy request that starts also ends (teardown below)
+    def count_heavy_request() -> None:
+        if request.path in HEAVY_PATHS:
+            heap.begin()
 
     CORS(
         app,
@@ -83,7 +96,7 @@ def create_app(
     @app.teardown_request
     def hand_back_memory(_exc: BaseException | None) -> None:
         if request.path in HEAVY_PATHS:
-            release_free_memory()
+            heap.end()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

@@ -10,7 +10,7 @@ import threading
 
 from sentry_image.service.app import create_app
 from sentry_image.service.config import ServiceConfig
-from sentry_image.service.memory import limit_arenas
+from sentry_image.service.memory import tune_allocator
 from sentry_image.service.pairing import load_or_create_token
 from sentry_image.service.slow_clients import create_deadline_server
 
@@ -53,7 +53,7 @@ def warm_up(app) -> None:  # noqa: ANN001
 
 def run_server(config: ServiceConfig) -> None:
     """Serve until interrupted."""
-    limit_arenas()
+    tune_allocator()
     token = load_or_create_token()
     app = create_app(config, token)
     listen = listen_addresses(config)
