@@ -31,6 +31,8 @@ import numpy as np
 import requests
 from PIL import Image
 
+from sentry_image.service.memory import IDLE_S
+
 ROOT = Path(__file__).resolve().parents[1]
 HEALTH_P99_MS = 200.0
 MAX_GROWTH = 0.10
@@ -135,11 +137,13 @@ class Soak:
                 self.failures.append(f"{time.monotonic() - self.t0:.1f}s {kind}: {status}")
 
     def post(self, kind: str, path: str = "detect", **kw: object) -> None:
-        while self.quiet.is_set() and not self.stop.is_set():
-            time.sleep(0.05)
         headers = {"X-Sentry-Token": self.token, **kw.pop("headers", {})}  # type: ignore[arg-type]
-        with self.lock:
-            self.inflight += 1
+        while True:  # wait out a memory reading; checked and counted under one lock, so none slips in
+            with self.lock:
+                if not self.quiet.is_set() or self.stop.is_set():
+                    self.inflight += 1
+                    break
+            time.sleep(0.05)
         try:
             r = requests.post(f"{self.base}/{path}", headers=headers, timeout=120, **kw)  # type: ignore[arg-type]
             self.record(kind, r.status_code)
@@ -152,12 +156,13 @@ class Soak:
     def read_quiet_rss(self, pid: int, label: str) -> None:
         """Resident memory with no request in flight: what the service keeps between requests. In-flight
         requests swing single samples by +-100 MB, too much for a 10% bound."""
-        self.quiet.set()
+        with self.lock:
+            self.quiet.set()
         try:
             deadline = time.monotonic() + 150
             while self.inflight and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(1.0)
+            time.sleep(IDLE_S + 0.5)  # the service trims once idle for IDLE_S: read what it keeps
             samples = []
             for _ in range(5):
                 samples.append(rss_mb(pid))
