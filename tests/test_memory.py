@@ -144,3 +144,12 @@ def test_a_heavy_request_refused_before_the_route_still_ends(client) -> None:
     k.trim, k.resident = heap.trim, heap.resident
     assert client.post("/api/v1/detect", data=b"x", headers={"Content-Type": "image/png"}).status_code == 401
     assert k._in_flight == 0  # noqa: SLF001 - the counter must not leak on a refusal
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt is Linux's")
+def test_the_allocator_settings_take_effect() -> None:
+    import subprocess
+
+    code = "from sentry_image.service.memory import tune_allocator; print(tune_allocator())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr

@@ -43,7 +43,8 @@ MAX_PIXELS = 2048 * 2048
 
 
 U_SCALE = 36  # the reference pipelines' dwtDct setting for U (the library's default; Y's scale 0 is skipped)
-HAAR = 0.7071067811865476  # the Haar filter tap, 1/sqrt(2) as PyWavelets stores it
+HAAR = np.float64(0.7071067811865476)  # the Haar filter tap, 1/sqrt(2) as PyWavelets stores it (a float64
+# scalar, so that 8-bit and float32 channels are both multiplied in float64)
 
 
 def block_scores(img: Image.Image) -> list[np.ndarray]:
@@ -62,47 +63,48 @@ def block_scores(img: Image.Image) -> list[np.ndarray]:
 def haar_approximation(channel: np.ndarray) -> np.ndarray:
     """The approximation coefficients of a one-level 2-D Haar DWT (``pywt.dwt2(x, "haar")[0]``), bit for
     bit: rows first, then columns, each a sum of two products with 1/sqrt(2) in float64. PyWavelets
-    also computes the three detail bands the decoder never reads; this is about 25 times faster. An
-    8-bit ``channel`` is multiplied as it is (numpy widens each value to float64 exactly on the way)."""
+    also computes the three detail bands the decoder never reads; this is about 25 times faster. The
+    channel (8-bit, or whole numbers in float32) is widened to float64 exactly inside the products."""
     rows = channel[0::2] * HAAR + channel[1::2] * HAAR
     return rows[:, 0::2] * HAAR + rows[:, 1::2] * HAAR
 
 
-Y_WEIGHTS = np.array([4899, 9617, 1868], np.float32)  # OpenCV's 14-bit fixed-point luma weights (R, G, B)
-ROUND_14 = float(1 << 13)
-OFFSET_14 = float((128 << 14) + (1 << 13))
-ONE_14 = 1.0 / (1 << 14)
+# OpenCV's 14-bit fixed point (Y = (4899 R + 9617 G + 1868 B + 2^13) >> 14, U = ((B - Y) 8061 + 2^21 + 2^13)
+# >> 14, V likewise with R and 14369), with the shifts folded into the weights: each weight times 2^-14
+# is exact in float32, and so is every product and sum below (whole multiples of 2^-14 under 2^9).
+Y_WEIGHTS = np.array([4899, 9617, 1868], np.float32) / np.float32(1 << 14)
+U_WEIGHT = np.float32(8061 / (1 << 14))
+V_WEIGHT = np.float32(14369 / (1 << 14))
+HALF = np.float32(0.5)
+CHROMA_OFFSET = np.float32(128.5)
 
 
 def _y_u(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """R, G, B as float32, and Y and U (unclipped) in OpenCV's 14-bit fixed point, computed in float32:
-    every intermediate is an integer below 2^24 and the scaling is by a power of two, so each is exact
-    and ``floor`` is the integer shift; a fifth faster than the same in int32."""
+    """R, G, B as float32, and Y and U (unclipped) exactly as OpenCV's fixed point computes them, in
+    float32 (see the weights above; ``floor`` is the shift): faster than the same in int32."""
     x = rgb.astype(np.float32)
     y = x @ Y_WEIGHTS
-    y += ROUND_14
-    y *= ONE_14
+    y += HALF
     np.floor(y, out=y)
     u = x[..., 2] - y
-    u *= 8061.0
-    u += OFFSET_14
-    u *= ONE_14
+    u *= U_WEIGHT
+    u += CHROMA_OFFSET
     np.floor(u, out=u)
     return x, y, u
 
 
 def chroma_u(rgb: np.ndarray) -> np.ndarray:
-    """The U channel of ``rgb_to_yuv`` alone (the one the watermark lives in)."""
+    """The U channel of ``rgb_to_yuv`` alone (the one the watermark lives in): its 8-bit values, held in
+    float32 for the Haar step."""
     u = _y_u(rgb)[2]
-    np.clip(u, 0, 255, out=u)
-    return u.astype(np.uint8)
+    return np.clip(u, 0, 255, out=u)
 
 
 def rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
     """8-bit RGB to 8-bit YUV exactly as OpenCV's ``cvtColor(bgr, COLOR_BGR2YUV)``, which the package's
     decoder uses (14-bit fixed point; equal on all 2^24 colours, ``tests/test_watermark.py``)."""
     x, y, u = _y_u(rgb)
-    v = np.floor(((x[..., 0] - y) * 14369.0 + OFFSET_14) * ONE_14)
+    v = np.floor((x[..., 0] - y) * V_WEIGHT + CHROMA_OFFSET)
     return np.clip(np.stack([y, u, v], axis=-1), 0, 255).astype(np.uint8)
 
 

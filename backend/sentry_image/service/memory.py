@@ -47,16 +47,19 @@ def _malloc_trim():  # noqa: ANN202
 
 
 @functools.cache
-def tune_allocator(arenas: int = 2) -> bool:
+def tune_allocator() -> bool:
     """Make glibc's allocator keep what the service frees until ``HeapKeeper`` trims. Call once, before
     the server's threads start; True where it took effect.
 
-    - ``arenas`` shared malloc arenas for all threads (glibc makes up to 8 per core, and memory freed
-      in one arena cannot serve another): less fragmentation for a little allocator contention;
     - a fixed mmap threshold of 32 MB (glibc's largest) and a trim threshold of 1 GB: glibc otherwise
       tunes both as it goes and gives a thread arena's free pages back on every large free, so half
       the server threads faulted 4,400 pages (17 MB) back in during each 1024² watermark check (16 ms
-      instead of 7) and the model step was 5% slower than in a process that keeps its pages.
+      instead of 7) and the model step was 5% slower than in a process that keeps its pages;
+    - one malloc arena for all threads (glibc makes up to 8 per core): ``malloc_trim`` gives back the
+      free top of the main arena only, so with a second arena its top (7-30 MB, depending on what the
+      last requests there left) stayed resident and the soak's quiet readings moved by up to 16%
+      between two readings of one run (two arenas: +0.9 to +13.0% and -15.8%, 4 failures of the 10%
+      bound in about 35 runs; one arena: +0.9% in each of 3 runs, 206 MB each time).
     """
     if not sys.platform.startswith("linux"):
         return False
@@ -64,7 +67,7 @@ def tune_allocator(arenas: int = 2) -> bool:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
     except (OSError, AttributeError):
         return False
-    settings = ((M_ARENA_MAX, arenas), (M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    settings = ((M_ARENA_MAX, 1), (M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     return all([bool(mallopt(param, value)) for param, value in settings])
 
 
