@@ -31,7 +31,7 @@ import numpy as np
 import requests
 from PIL import Image
 
-from sentry_image.service.memory import IDLE_S
+from sentry_image.service.memory import IDLE_S, resident_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 HEALTH_P99_MS = 200.0
@@ -58,11 +58,9 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process in MB (Linux /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024.0
-    return float("nan")
+    """Resident memory of a process in MB (Linux /proc); NaN where it cannot be read."""
+    mb = resident_mb(pid)
+    return float("nan") if mb is None else mb
 
 
 def encode(img: Image.Image, fmt: str, **kw: object) -> bytes:

@@ -3,6 +3,7 @@ when the memory passed its bound, and once the service is idle; never after ligh
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -122,6 +123,9 @@ def test_without_a_resident_size_every_heavy_request_trims() -> None:
 def test_on_linux_the_real_trim_and_resident_size_work() -> None:
     rss = resident_mb()
     assert rss is not None and 10.0 < rss < 100_000.0
+    other = resident_mb(os.getpid())  # the same reading, by process id (what the soak reads of the service)
+    assert other is not None and abs(other - rss) < 50.0
+    assert resident_mb(2**31 - 1) is None  # no such process
     assert release_free_memory() is True
 
 

@@ -36,12 +36,12 @@ IDLE_S = 0.5
 
 
 @functools.cache
-def _malloc_trim():  # noqa: ANN202
+def _glibc(name: str):  # noqa: ANN202
+    """glibc's function ``name`` (``malloc_trim``, ``mallopt``); None where the C library is another."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
     except (OSError, AttributeError):
         return None
 
@@ -61,11 +61,8 @@ def tune_allocator() -> bool:
       between two readings of one run (two arenas: +0.9 to +13.0% and -15.8%, 4 failures of the 10%
       bound in about 35 runs; one arena: +0.9% in each of 3 runs, 206 MB each time).
     """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
+    mallopt = _glibc("mallopt")
+    if mallopt is None:
         return False
     settings = ((M_ARENA_MAX, 1), (M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     return all([bool(mallopt(param, value)) for param, value in settings])
@@ -73,18 +70,18 @@ def tune_allocator() -> bool:
 
 def release_free_memory() -> bool:
     """Return freed heap memory to the operating system; True where the C library supports it."""
-    trim = _malloc_trim()
+    trim = _glibc("malloc_trim")
     if trim is None:
         return False
     trim(0)
     return True
 
 
-def resident_mb() -> float | None:
-    """This process's resident memory in MB (``/proc/self/statm``, a few microseconds); None where there
-    is no such file."""
+def resident_mb(pid: int | str = "self") -> float | None:
+    """Resident memory in MB of this process, or of process ``pid`` (``/proc/PID/statm``, a few
+    microseconds); None where there is no such file."""
     try:
-        with open("/proc/self/statm", "rb") as f:
+        with open(f"/proc/{pid}/statm", "rb") as f:
             pages = int(f.read().split()[1])
     except (OSError, IndexError, ValueError):
         return None
